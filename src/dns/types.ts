@@ -1,0 +1,35 @@
+// The one DNS interface every subsystem uses. Decision code receives a Resolver; tests hand it one
+// pointed at a loopback server (integration) or a declarative zone (unit).
+
+export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'SPF' | 'PTR' | 'CNAME' | 'NS' | 'SOA';
+
+export interface MxRecord {
+  priority: number;
+  exchange: string;
+}
+
+/** Answers by type. TXT answers keep each record's character-strings separate (RFC 7208 joins them). */
+export interface AnswerByType {
+  A: string[];
+  AAAA: string[];
+  MX: MxRecord[];
+  TXT: string[][];
+  SPF: string[][];
+  PTR: string[];
+  CNAME: string[];
+  NS: string[];
+  SOA: unknown[];
+}
+
+/**
+ * Outcome of one query. `nxdomain` and `nodata` are both "void" answers in SPF terms; `timeout`,
+ * `servfail` and `error` are temporary failures.
+ */
+export type DnsResult<T extends RecordType = RecordType> =
+  | { status: 'ok'; answers: AnswerByType[T]; truncatedUdp?: boolean }
+  | { status: 'nxdomain' | 'nodata' }
+  | { status: 'timeout' | 'servfail' | 'refused' | 'error'; message: string };
+
+export interface Resolver {
+  query<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>>;
+}
