@@ -2,6 +2,7 @@
 // The `mailflow` command: one file per subcommand, each exporting `register(program)`.
 import { Command } from 'commander';
 import { register as registerInit } from './init.js';
+import { register as registerRoute } from './route.js';
 
 const program = new Command();
 program
@@ -11,6 +12,7 @@ program
   .showHelpAfterError();
 
 registerInit(program);
+registerRoute(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`mailflow: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -125,6 +125,8 @@ const roleBase = {
   tls: tls.prefault({}),
   /** Where this role keeps its queue, trace and mailboxes, relative to the config file. */
   dataDir: z.string().optional(),
+  /** Client networks whose users submit mail through this role (like Postfix mynetworks); senders must be ours. */
+  submitFrom: z.array(ipOrCidr).default([]),
   /** Delay before the greeting on this listener (anti-spam early-talker check); 0 disables. */
   greetingDelay: duration.default(0),
 };
@@ -183,7 +185,10 @@ const gateway = z
     filtering: z.boolean().default(true),
     /** Scenario 2: the hub's outbound mail to the internet goes through the gateway. */
     relaysOutbound: z.boolean().default(false),
-    /** Reject unknown recipients at RCPT time using the directory (mailboxes below), as a synced filter does. */
+    /**
+     * Reject recipients that are in no mailbox list or rule at RCPT time, as a filter with directory sync
+     * does (no accept-then-bounce). Turn off when the on-prem directory is not listed in full.
+     */
     validateRecipients: z.boolean().default(true),
     /** Where the gateway delivers inbound mail: the hub's MX host name (default: hub.hostname). */
     deliverTo: z.string().optional(),

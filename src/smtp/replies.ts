@@ -17,6 +17,7 @@ export const REPLIES = {
   // Recipients and relaying
   RECIPIENT_NOT_FOUND: { code: 550, enhanced: '5.1.10', text: 'Recipient not found' },
   MAILBOX_UNKNOWN: { code: 550, enhanced: '5.1.1', text: 'User unknown in this organization' },
+  NO_ROUTE: { code: 550, enhanced: '5.4.1', text: 'Relay Access Denied: no connector routes this recipient' },
   RELAY_DENIED: { code: 550, enhanced: '5.7.1', text: 'Unable to relay: not an accepted domain' },
   RELAY_ACCESS_DENIED_ONPREM: { code: 550, enhanced: '5.7.64', text: 'TenantAttribution; Relay Access Denied' },
   HUB_LOCKED: { code: 550, enhanced: '5.7.51', text: 'Mail must arrive through the organization\'s gateway (restricted partner connector)' },
