@@ -1,20 +1,37 @@
 #!/usr/bin/env node
-// The `mailflow` command: one file per subcommand, each exporting `register(program)`.
+// The `mailflow` command. Each subcommand lives in its own file exporting `register(program)`; only
+// the one invoked is imported, so a quick command (`spf check`, run hundreds of times by the SPF
+// suite) does not pay for loading the SMTP, queue and SQLite modules.
 import { Command } from 'commander';
-import { register as registerInit } from './init.js';
-import { register as registerRoute } from './route.js';
 
-const program = new Command();
-program
-  .name('mailflow')
-  .description('Mail flow for a third-party filter in front of a cloud hub with on-premises mailboxes')
-  .version('0.1.0')
-  .showHelpAfterError();
+type Registrar = { register(program: Command): void };
+const COMMANDS: Record<string, () => Promise<Registrar>> = {
+  init: () => import('./init.js'),
+  check: () => import('./check.js'),
+  dns: () => import('./dns.js'),
+  spf: () => import('./spf.js'),
+  route: () => import('./route.js'),
+  start: () => import('./start.js'),
+  queue: () => import('./queue.js'),
+  trace: () => import('./trace.js'),
+  mailbox: () => import('./mailbox.js'),
+  demo: () => import('./demo.js'),
+};
 
-registerInit(program);
-registerRoute(program);
+async function main(): Promise<void> {
+  const program = new Command();
+  program
+    .name('mailflow')
+    .description('Mail flow for a third-party filter in front of a cloud hub with on-premises mailboxes')
+    .version('0.1.0')
+    .showHelpAfterError();
+  const invoked = process.argv.slice(2).find((a) => !a.startsWith('-'));
+  const names = invoked && COMMANDS[invoked] ? [invoked] : Object.keys(COMMANDS);
+  for (const name of names) (await COMMANDS[name]!()).register(program);
+  await program.parseAsync(process.argv);
+}
 
-program.parseAsync(process.argv).catch((err: unknown) => {
+main().catch((err: unknown) => {
   process.stderr.write(`mailflow: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(2);
 });

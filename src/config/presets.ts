@@ -209,6 +209,7 @@ hub:
   spfInclude: spf.hub.demo.test    # the demo DNS serves "v=spf1 ip4:127.0.0.3 -all" there
   addresses: [127.0.0.3]
   listen: 127.0.0.3:2525
+  submitFrom: [127.0.0.1]     # cloud users submit from 127.0.0.1 (stands in for authenticated clients)
   lockToGateway: true
   inboundConnectors:
     - name: From gateway
@@ -234,6 +235,7 @@ onprem:
     hostname: mail.contoso.test
     addresses: [127.0.0.4]
     listen: 127.0.0.4:2525
+    submitFrom: [127.0.0.1]   # on-prem users submit from 127.0.0.1
     smartHost: hub
     inSpf: true
 

@@ -131,7 +131,7 @@ function udpLimit(query: dnsPacket.DecodedPacket): number {
 
 function buildReply(zone: Zone, query: dnsPacket.DecodedPacket): dnsPacket.Packet {
   const questions = query.questions ?? [];
-  const rd = query.flags ?? 0 ? (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED : 0;
+  const rd = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
   const base = { id: query.id, type: 'response' as const, questions };
   const edns = query.additionals?.some((a) => a.type === 'OPT')
     ? [{ type: 'OPT', name: '.', udpPayloadSize: MAX_UDP_LIMIT, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] } as dnsPacket.OptAnswer]

@@ -67,7 +67,8 @@ export function decodeAnswer<T extends RecordType>(msg: Buffer, q: Question & { 
   if (!question || packet.questions!.length !== 1) return null;
   if (!sameName(question.name, q.name) || question.type !== q.type) return null;
 
-  const rcode = packet.rcode ?? 'NOERROR';
+  // @types/dns-packet omits rcode, which decode() does set
+  const rcode = (packet as { rcode?: string }).rcode ?? 'NOERROR';
   switch (rcode) {
     case 'NOERROR':
       break;

@@ -16,7 +16,13 @@ export function createQueueIdSource(clock: () => number = Date.now, random: (n: 
   return () => {
     const t = Math.max(0, Math.floor(clock()));
     if (t <= lastTime) {
-      lastRandom = increment(lastRandom);
+      const inc = increment(lastRandom);
+      if (inc) lastRandom = inc;
+      else {
+        // The random part overflowed: borrow the next millisecond rather than go backwards.
+        lastTime += 1;
+        lastRandom = new Array<number>(10).fill(0);
+      }
     } else {
       lastTime = t;
       lastRandom = Array.from(random(10));
@@ -63,7 +69,7 @@ function encodeRandom(bytes: number[]): string {
   return out;
 }
 
-function increment(bytes: number[]): number[] {
+function increment(bytes: number[]): number[] | null {
   const out = bytes.slice();
   for (let i = out.length - 1; i >= 0; i--) {
     if (out[i]! < 255) {
@@ -72,5 +78,5 @@ function increment(bytes: number[]): number[] {
     }
     out[i] = 0;
   }
-  return out; // 2^80 ids in one millisecond: wraps, practically unreachable
+  return null;
 }

@@ -62,6 +62,9 @@ function decideGateway(config: Config, input: RouteInput, home: RecipientHome): 
     if (g.relaysOutbound && input.arrivedFrom === 'hub') {
       return { action: { kind: 'internet', domain: domainOf(input.recipient), via: 'mx' }, rule: 'gateway.relaysOutbound', reason: 'scenario 2: the gateway relays the hub\'s outbound mail to the internet', home };
     }
+    if (input.arrivedFrom === 'local') {
+      return { action: { kind: 'internet', domain: domainOf(input.recipient), via: 'mx' }, rule: 'dsn', reason: 'a delivery report the gateway generated goes back to the sender\'s MX', home };
+    }
     return { action: { kind: 'reject', reply: 'RELAY_DENIED' }, rule: 'domains', reason: `${home.reason}; the gateway relays only for the organization's domains`, home };
   }
   // A filter with directory sync knows every mailbox it protects: an address in no list and matching no

@@ -51,6 +51,8 @@ export const REPLIES = {
   CONNECTION_DROPPED: { code: 450, enhanced: '4.4.318', text: 'Connection closed abruptly' },
   TLS_CERT_FAILED: { code: 450, enhanced: '4.7.320', text: 'Certificate validation failed' },
   NO_MX: { code: 550, enhanced: '5.4.4', text: 'Unable to route: the domain accepts no mail (null MX or no host)' },
+  NULL_MX: { code: 556, enhanced: '5.1.10', text: 'Recipient domain publishes a null MX and accepts no mail' },
+  DOMAIN_NOT_FOUND: { code: 550, enhanced: '5.4.310', text: 'DNS domain does not exist' },
   EXPIRED: { code: 550, enhanced: '5.4.300', text: 'Message expired: delivery was retried until the queue lifetime ran out' },
 } as const satisfies Record<string, Reply>;
 

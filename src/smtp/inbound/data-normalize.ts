@@ -28,6 +28,8 @@ export class DataNormalizer extends Transform {
   problem: DataProblem | null = null;
   /** Bare CR/LF rewritten to CRLF so far. */
   bareLineEnds = 0;
+  /** Octets consumed (the message size as received, after dot-unstuffing). */
+  bytesIn = 0;
 
   private readonly maxContent: number;
   // Octets in the current line so far, line end excluded.
@@ -45,6 +47,7 @@ export class DataNormalizer extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytesIn += chunk.length;
     const out: Buffer[] = [];
     let i = 0;
     if (this.pendingCR) {

@@ -1,5 +1,7 @@
 // What a role's policy sees of an SMTP session, and what it answers. The listener (smtp-server
 // wiring) owns framing, limits and replies; the policy owns decisions and returns values.
+import type { Logger } from 'pino';
+import type { Resolver } from '../../dns/types.js';
 import type { Reply } from '../replies.js';
 
 export interface PeerCertificate {
@@ -71,6 +73,14 @@ export interface InboundServerOptions {
   /** Label for the Received header's "with" clause and logs (the role name). */
   role: string;
   policy: InboundPolicy;
+  /** Logs; silent when absent. */
+  logger?: Logger;
+  /** PTR lookups for the Received header; without one no reverse lookup is made ("[ip]"). */
+  resolver?: Resolver;
+  /** Clock for the Received header date (tests). */
+  now?: () => Date;
+  /** ms a policy hook may take before the client gets 451 4.3.0 (default 120000; 0 = unbounded). */
+  policyTimeout?: number;
 }
 
 export interface InboundServer {

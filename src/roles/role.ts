@@ -1,0 +1,138 @@
+// A running role: its SMTP listener, durable queue, trace store, mailboxes and delivery workers,
+// composed from config. Roles talk to each other only over SMTP, as the real systems do.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isIP } from 'node:net';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from '../config/load.js';
+import { parseEndpoint } from '../config/schema.js';
+import { createResolver } from '../dns/client.js';
+import type { Resolver } from '../dns/types.js';
+import { startDeliveryWorker, type DeliveryWorker } from '../delivery/worker.js';
+import { openMaildirStore } from '../mailbox/maildir.js';
+import type { MailboxStore } from '../mailbox/types.js';
+import { openSqliteQueue } from '../queue/sqlite-store.js';
+import type { QueueStore } from '../queue/types.js';
+import { createInboundServer } from '../smtp/inbound/server.js';
+import type { InboundServer } from '../smtp/inbound/types.js';
+import { createSmtpSender } from '../smtp/outbound/client.js';
+import { openTraceStore } from '../trace/sqlite-trace.js';
+import type { TraceStore } from '../trace/types.js';
+import { roleConfig, roleDataDir } from './names.js';
+import { createRolePolicy } from './policy.js';
+import { tlsMaterialFor } from './tls-material.js';
+
+export interface RoleOptions {
+  resolver?: Resolver;
+  clock?: () => number;
+  logger?: Logger;
+  /** Longest pause between queue scans (tests shorten it). */
+  maxIdleMs?: number;
+  /**
+   * Start delivering at once (default). `start` passes false and calls `startDelivery` once every role
+   * of the process listens, so a restart does not defer its own backlog against a peer not yet up.
+   */
+  deliver?: boolean;
+}
+
+export interface RunningRole {
+  name: string;
+  address: { host: string; port: number };
+  dataDir: string;
+  queue: QueueStore;
+  trace: TraceStore;
+  mailboxes: MailboxStore;
+  /** Undefined until delivery starts. */
+  worker: DeliveryWorker | undefined;
+  server: InboundServer;
+  startDelivery(): void;
+  /** Graceful: stop accepting, let sessions and deliveries in flight finish, keep the queue. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export function roleStores(loaded: LoadedConfig, role: string, clock: () => number = Date.now) {
+  const dataDir = roleDataDir(loaded.config, loaded.baseDir, role);
+  mkdirSync(dataDir, { recursive: true });
+  return {
+    dataDir,
+    queue: openSqliteQueue({ dir: join(dataDir, 'queue'), clock }),
+    trace: openTraceStore({ file: join(dataDir, 'trace.db') }),
+    mailboxes: openMaildirStore(join(dataDir, 'mailboxes')),
+  };
+}
+
+export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOptions = {}): Promise<RunningRole> {
+  const { config, baseDir } = loaded;
+  const r = roleConfig(config, role);
+  const clock = opts.clock ?? Date.now;
+  const listen = parseEndpoint(r.listen)!;
+  const tls = await tlsMaterialFor(config, baseDir, role);
+  const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
+  const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
+  const sender = createSmtpSender({ logger: opts.logger });
+  // Send from the address we listen on, so peers (and the hub's connectors) see who we are.
+  const localAddress = isIP(listen.host) && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : undefined;
+  let worker: DeliveryWorker | undefined;
+  const kick = () => worker?.kick();
+  const startDelivery = () => {
+    worker ??= startDeliveryWorker({
+    config,
+    role,
+    hostname: r.hostname,
+    queue,
+    trace,
+    mailboxes,
+    sender,
+    resolver,
+    clock,
+    tls,
+    localAddress,
+    logger: opts.logger,
+    concurrency: config.queue.concurrency,
+    maxIdleMs: opts.maxIdleMs,
+    onQueued: kick,
+    });
+  };
+  const server = createInboundServer({
+    hostname: r.hostname,
+    host: listen.host,
+    port: listen.port,
+    tls: { key: tls.key, cert: tls.cert, ca: tls.ca },
+    requestClientCert: true,
+    limits: config.limits,
+    greetingDelay: r.greetingDelay,
+    role,
+    logger: opts.logger,
+    policy: createRolePolicy({ config, role, hostname: r.hostname, queue, trace, clock, onQueued: kick }),
+  });
+  let address: { host: string; port: number };
+  try {
+    address = await server.listen();
+  } catch (err) {
+    await sender.close();
+    queue.close();
+    trace.close();
+    throw new Error(`${role}: cannot listen on ${r.listen}: ${(err as Error).message}`);
+  }
+  if (opts.deliver !== false) startDelivery();
+  return {
+    name: role,
+    address,
+    dataDir,
+    queue,
+    trace,
+    mailboxes,
+    get worker() {
+      return worker;
+    },
+    server,
+    startDelivery,
+    async stop(graceMs = 10_000) {
+      await server.close(graceMs);
+      await worker?.stop(graceMs);
+      await sender.close();
+      queue.close();
+      trace.close();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openTraceStore } from '../../src/trace/sqlite-trace.js';
+import { mergeTraces } from '../../src/trace/merge.js';
+import { formatTrace } from '../../src/trace/format.js';
+import type { TraceEvent } from '../../src/trace/types.js';
+
+function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mailflow-trace-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const T0 = Date.UTC(2025, 0, 6, 9, 0, 0);
+const ev = (at: number, role: string, type: TraceEvent['type'], extra: Partial<TraceEvent> = {}): TraceEvent => ({
+  at: T0 + at,
+  role,
+  type,
+  messageId: 'm1@contoso.com',
+  sender: 'alice@fabrikam.com',
+  ...extra,
+});
+
+test('query filters by message, sender, recipient and time, ordered by time then insertion', (t) => {
+  const dir = tempDir(t);
+  const store = openTraceStore({ file: join(dir, 'sub', 'trace.db') });
+  t.after(() => store.close());
+  store.record(ev(20, 'hub', 'DELIVER', { recipient: 'bob@contoso.com', reply: '250 2.0.0 Delivered', data: { folder: 'INBOX' } }));
+  store.record(ev(10, 'hub', 'RECEIVE', { recipient: 'bob@contoso.com', connector: 'from-gateway', host: 'gw.contoso.com [127.0.0.2]' }));
+  store.record(ev(10, 'hub', 'RECEIVE', { recipient: 'carol@contoso.com' }));
+  store.record(ev(30, 'hub', 'RECEIVE', { messageId: 'm2@contoso.com', sender: 'eve@fabrikam.com', recipient: 'bob@contoso.com' }));
+
+  const m1 = store.query({ messageId: 'm1@contoso.com' });
+  assert.deepEqual(
+    m1.map((e) => [e.at - T0, e.type, e.recipient]),
+    [
+      [10, 'RECEIVE', 'bob@contoso.com'],
+      [10, 'RECEIVE', 'carol@contoso.com'],
+      [20, 'DELIVER', 'bob@contoso.com'],
+    ],
+  );
+  assert.deepEqual(m1[2]!.data, { folder: 'INBOX' });
+  assert.equal(m1[0]!.connector, 'from-gateway');
+  assert.equal('queueId' in m1[0]!, false, 'absent fields stay absent');
+  assert.equal(store.query({ recipient: 'BOB@contoso.com' }).length, 3);
+  assert.deepEqual(store.query({ sender: 'eve@fabrikam.com' }).map((e) => e.messageId), ['m2@contoso.com']);
+  assert.equal(store.query({ since: T0 + 20 }).length, 2);
+  assert.equal(store.query({ limit: 2 }).length, 2);
+});
+
+test('events survive close and reopen; a recorded event object can be reused by the caller', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'trace.db');
+  let store = openTraceStore({ file });
+  const e = ev(1, 'gateway', 'RECEIVE', { data: { spf: 'pass' } });
+  store.record(e);
+  e.type = 'SEND';
+  e.data!.spf = 'changed';
+  store.close();
+  store = openTraceStore({ file });
+  t.after(() => store.close());
+  const [got] = store.query({ messageId: 'm1@contoso.com' });
+  assert.equal(got?.type, 'RECEIVE');
+  assert.deepEqual(got?.data, { spf: 'pass' });
+});
+
+test('unbatched mode writes each event at once', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'trace.db');
+  const writer = openTraceStore({ file, batch: false });
+  t.after(() => writer.close());
+  writer.record(ev(1, 'hub', 'RECEIVE'));
+  const reader = openTraceStore({ file });
+  t.after(() => reader.close());
+  assert.equal(reader.query({ messageId: 'm1@contoso.com' }).length, 1, 'another connection sees it without a flush');
+});
+
+test("merging roles' stores gives one path in time order, ties in store order", (t) => {
+  const dir = tempDir(t);
+  const gw = openTraceStore({ file: join(dir, 'gw.db') });
+  const hub = openTraceStore({ file: join(dir, 'hub.db') });
+  const onprem = openTraceStore({ file: join(dir, 'onprem.db') });
+  t.after(() => [gw, hub, onprem].forEach((s) => s.close()));
+  gw.record(ev(0, 'gateway', 'RECEIVE', { recipient: 'bob@contoso.com', host: 'mail.fabrikam.com [127.0.0.9]', reply: '250 2.6.0 Queued' }));
+  gw.record(ev(5, 'gateway', 'SEND', { recipient: 'bob@contoso.com', connector: 'to-hub', host: 'hub [127.0.0.3]', reply: '250 2.6.0 Queued' }));
+  hub.record(ev(5, 'hub', 'RECEIVE', { recipient: 'bob@contoso.com', connector: 'from-gateway' }));
+  hub.record(ev(9, 'hub', 'SEND', { recipient: 'bob@contoso.com', connector: 'to-onprem', reason: 'mailbox homed on-premises' }));
+  onprem.record(ev(12, 'onprem', 'DELIVER', { recipient: 'bob@contoso.com', reply: '250 2.0.0 Delivered', reason: 'Maildir bob@contoso.com/new' }));
+  hub.record(ev(3, 'hub', 'RECEIVE', { messageId: 'other@x' }));
+
+  const path = mergeTraces([gw, hub, onprem], { messageId: 'm1@contoso.com' });
+  assert.deepEqual(
+    path.map((e) => `${e.at - T0} ${e.role} ${e.type}`),
+    ['0 gateway RECEIVE', '5 gateway SEND', '5 hub RECEIVE', '9 hub SEND', '12 onprem DELIVER'],
+  );
+  assert.equal(mergeTraces([gw, hub, onprem], { messageId: 'm1@contoso.com', limit: 2 }).length, 2);
+
+  const text = formatTrace(path);
+  const lines = text.split('\n');
+  assert.equal(lines.length, 5);
+  assert.match(lines[0]!, /^2025-01-06 09:00:00\.000Z\s+gateway\s+RECEIVE\s+bob@contoso\.com\s+mail\.fabrikam\.com \[127\.0\.0\.9\]\s+250 2\.6\.0 Queued$/);
+  assert.match(lines[1]!, /gateway\s+SEND\s+bob@contoso\.com\s+to-hub > hub \[127\.0\.0\.3\]\s+250 2\.6\.0 Queued/);
+  assert.match(lines[3]!, /hub\s+SEND\s+.*to-onprem\s+-\s+\(mailbox homed on-premises\)$/);
+  assert.match(lines[4]!, /onprem\s+DELIVER/);
+  // Columns line up: the event type starts at the same offset on every line.
+  assert.equal(new Set(lines.map((l) => l.search(/RECEIVE|SEND|DELIVER/))).size, 1);
+});
+
+test('formatting several messages groups them under their Message-ID', () => {
+  const text = formatTrace([ev(0, 'hub', 'RECEIVE'), ev(1, 'hub', 'RECEIVE', { messageId: 'm2@x' }), ev(2, 'hub', 'FAIL', { reply: '550 5.1.10 Recipient not found' })]);
+  const blocks = text.split('\n\n');
+  assert.equal(blocks.length, 2);
+  assert.match(blocks[0]!, /^Message-ID: <m1@contoso\.com>\n.*RECEIVE[^\n]*\n.*FAIL.*550 5\.1\.10/);
+  assert.match(blocks[1]!, /^Message-ID: <m2@x>\n/);
+  assert.equal(formatTrace([]), '');
+});
