@@ -69,6 +69,8 @@ export interface SqliteQueueStore extends QueueStore {
 interface Prepared {
   msg: NewMessage;
   queued: QueuedMessage;
+  /** Serialised before batching, so one unserialisable message cannot fail its batch-mates. */
+  metaJson: string;
   inline: boolean;
 }
 
@@ -132,6 +134,13 @@ class SqliteQueue implements SqliteQueueStore {
     if (this.closed) return Promise.reject(new Error('queue is closed'));
     if (msg.recipients.length === 0) return Promise.reject(new RangeError('a message needs at least one recipient'));
     if (!Buffer.isBuffer(msg.body)) return Promise.reject(new TypeError('body must be a Buffer'));
+    if (!msg.recipients.every((r) => typeof r === 'string')) return Promise.reject(new TypeError('recipients must be strings'));
+    let metaJson: string;
+    try {
+      metaJson = JSON.stringify(msg.meta ?? {});
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const queueId = this.ids();
     if (!QUEUE_ID_RE.test(queueId)) return Promise.reject(new Error(`id source produced an unsafe queue id ${JSON.stringify(queueId)}`));
     const queued: QueuedMessage = {
@@ -142,7 +151,7 @@ class SqliteQueue implements SqliteQueueStore {
       queuedAt: this.clock(),
       meta: msg.meta,
     };
-    return this.committer.submit({ msg, queued, inline: msg.body.length <= this.inlineMax });
+    return this.committer.submit({ msg, queued, metaJson, inline: msg.body.length <= this.inlineMax });
   }
 
   /** One batch: body files durable first, then one transaction for every row; files are removed if it fails. */
@@ -178,9 +187,8 @@ class SqliteQueue implements SqliteQueueStore {
     // The durable commit: synchronous=FULL fsyncs the WAL before COMMIT returns.
     this.db.pragma('synchronous = FULL');
     this.db.transaction(() => {
-      for (const { msg, queued, inline } of batch) {
-        const q = queued;
-        insMsg.run(q.queueId, q.messageId, q.sender, q.size, q.queuedAt, JSON.stringify(q.meta ?? {}), inline ? 'inline' : 'file');
+      for (const { msg, queued: q, metaJson, inline } of batch) {
+        insMsg.run(q.queueId, q.messageId, q.sender, q.size, q.queuedAt, metaJson, inline ? 'inline' : 'file');
         if (inline) insBody.run(q.queueId, msg.body);
         for (const rcpt of msg.recipients) insRcpt.run(q.queueId, rcpt, q.queuedAt);
       }

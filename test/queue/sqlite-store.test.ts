@@ -326,3 +326,12 @@ test('a body file left behind after its last outcome (crash before unlink) is re
   assert.equal(existsSync(file), false);
   assert.equal(store.list({ queueId: q.queueId })[0]?.status, 'expired', 'history kept');
 });
+
+test('a message whose meta cannot be stored is refused alone, not with its batch', async (t) => {
+  const dir = tempDir(t);
+  const store = openSqliteQueue({ dir });
+  t.after(() => store.close());
+  const results = await Promise.allSettled([store.enqueue(message(1)), store.enqueue(message(2, { meta: { big: 1n } })), store.enqueue(message(3))]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.equal(store.list().length, 2);
+});
