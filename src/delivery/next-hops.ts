@@ -2,7 +2,7 @@
 // peer role) by A lookup, or the recipient domain's MX hosts.
 import type { RouteAction } from '../routing/decide.js';
 import { reply, type Reply } from '../smtp/replies.js';
-import { resolveHost, resolveNextHops } from '../smtp/outbound/mx.js';
+import { mxFailureReply, resolveHost, resolveNextHops } from '../smtp/outbound/mx.js';
 import type { DeliveryDeps } from './deliver.js';
 import { isIP } from 'node:net';
 
@@ -19,10 +19,9 @@ export type NextHops = { kind: 'ok'; hops: NextHop[] } | { kind: 'failed'; perma
 export async function nextHopsFor(deps: Pick<DeliveryDeps, 'resolver' | 'config'>, a: Extract<RouteAction, { kind: 'relay' | 'internet' }>): Promise<NextHops> {
   if (a.kind === 'internet') {
     const r = await resolveNextHops(deps.resolver, a.domain, deps.config.smtpPort);
-    if (!Array.isArray(r)) {
-      const permanent = r.kind === 'nxdomain' || r.kind === 'null-mx';
-      return { kind: 'failed', permanent, reply: permanent ? reply('NO_MX', `${a.domain}: ${r.message}`) : reply('DNS_FAILED', `${a.domain}: ${r.message}`) };
-    }
+    // A domain that does not exist or publishes a null MX is a permanent answer; a DNS failure, or an MX
+    // host without addresses (often a transient mistake), defers.
+    if (!Array.isArray(r)) return { kind: 'failed', permanent: r.kind === 'nxdomain' || r.kind === 'null-mx', reply: mxFailureReply(r) };
     return { kind: 'ok', hops: r.map((h) => ({ address: h.host, port: h.port, name: h.name })) };
   }
   const hops: NextHop[] = [];

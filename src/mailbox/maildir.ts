@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { MailboxMessage, MailboxStore } from './types.js';
 import { addressDirName, addressFromDirName, folderDirName, folderFromDirName, messagePath } from './mailbox-path.js';
 import { peekHeaders } from './header-peek.js';
+import { fsyncDir, writeNewFileSynced } from '../util/durable-file.js';
 
 export interface MaildirOptions {
   clock?: () => number;
@@ -48,13 +49,7 @@ class MaildirStore implements MailboxStore {
     await this.ensure(mailboxDir, base, folderDir !== '');
     const name = this.uniqueName(body.length);
     const temp = join(base, 'tmp', name);
-    const fh = await fsp.open(temp, 'wx', 0o640);
-    try {
-      await fh.writeFile(body);
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
+    await writeNewFileSynced(temp, body);
     try {
       await fsp.rename(temp, join(base, 'new', name));
     } catch (err) {
@@ -165,11 +160,3 @@ function timeFromName(name: string): number | null {
   return m ? Number(m[1]) * 1000 + Math.floor(Number(m[2]) / 1000) : null;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}

@@ -3,6 +3,7 @@
 // exists complete under its final name or not at all. Stray temporaries are removed on open.
 import { promises as fsp, mkdirSync, openSync, fsyncSync, closeSync, readFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncDir, writeNewFileSynced } from '../util/durable-file.js';
 
 const TEMP_PREFIX = '.tmp-';
 const SUFFIX = '.eml';
@@ -56,15 +57,7 @@ export class Spool {
 
   private async writeOne({ queueId, body }: SpoolWrite): Promise<void> {
     const temp = join(this.dir, TEMP_PREFIX + queueId);
-    // 'wx': a queueId is written once; an existing file means an id collision, which must not clobber.
-    const fh = await fsp.open(temp, 'wx', 0o640);
-    try {
-      await fh.writeFile(body);
-      // fdatasync covers the data and the size needed to read it back; the name is covered by the dir fsync.
-      await fh.datasync();
-    } finally {
-      await fh.close();
-    }
+    await writeNewFileSynced(temp, body);
     await fsp.rename(temp, this.pathFor(queueId));
   }
 
@@ -115,14 +108,6 @@ export class Spool {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 function removeQuietly(path: string): void {
   try {

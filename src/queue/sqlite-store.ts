@@ -1,6 +1,7 @@
 // The SQLite queue: one row per message, one per recipient, bodies once per message (see BODY STORAGE).
-// `enqueue` goes through a group committer: one SQLite transaction (WAL, synchronous=FULL) and one round
-// of fsyncs per batch, and no caller hears "done" before its batch is durable. A queue directory is
+// `enqueue` goes through a group committer: one SQLite transaction and one round of fsyncs per batch
+// (the WAL's fdatasync runs off the event loop, see wal-sync.ts), and no caller hears "done" before
+// its batch is durable. A queue directory is
 // owned by one process at a time; each open starts a new lease epoch, which voids the leases of the
 // process before it.
 import Database from 'better-sqlite3';
@@ -12,6 +13,7 @@ import { Spool } from './spool.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { createQueueIdSource, QUEUE_ID_RE, type IdSource } from './ids.js';
 import { recover, type RecoveryReport } from './recovery.js';
+import { WalSync } from './wal-sync.js';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.js';
 import { filterSql, limitValue } from './queue-filter.js';
 import { currentEpoch, FINAL_SQL, JOINED_COLUMNS, migrate, nextEpoch, replyJson, toQueuedMessage, toRecipientRow, type JoinedRow } from './sqlite-schema.js';
@@ -93,6 +95,9 @@ class SqliteQueue implements SqliteQueueStore {
   private readonly counters = { enqueued: 0, commits: 0, fileFsyncs: 0, dirFsyncs: 0, failedBatches: 0 };
   private closed = false;
   private readonly statements = new Map<string, Database.Statement>();
+  private readonly wal: WalSync;
+  /** The connection's current synchronous mode, so switching costs a pragma only when it changes. */
+  private syncMode: 'FULL' | 'NORMAL' = 'FULL';
 
   constructor(opts: SqliteQueueOptions) {
     this.dir = opts.dir;
@@ -127,6 +132,7 @@ class SqliteQueue implements SqliteQueueStore {
       this.lock.release();
       throw err;
     }
+    this.wal = new WalSync(join(opts.dir, 'queue.db-wal'));
     this.committer = createGroupCommitter((batch) => this.commitBatch(batch), opts.maxBatch ?? 1000);
   }
 
@@ -166,6 +172,9 @@ class SqliteQueue implements SqliteQueueStore {
       }
       if (this.closed) throw new Error('queue closed before the batch was committed');
       this.insertBatch(batch);
+      // Durable before anyone is answered. (Should the sync fail, the rows stay: the clients get a 451
+      // and resend, so the worst case is a duplicate, never a loss.)
+      await this.wal.sync();
     } catch (err) {
       this.counters.failedBatches++;
       if (files.length > 0) this.spool.removeBatch(files);
@@ -184,8 +193,8 @@ class SqliteQueue implements SqliteQueueStore {
     const insRcpt = this.sql(
       `INSERT INTO recipients(queue_id, recipient, status, attempts, next_attempt_at) VALUES (?, ?, 'queued', 0, ?)`,
     );
-    // The durable commit: synchronous=FULL fsyncs the WAL before COMMIT returns.
-    this.db.pragma('synchronous = FULL');
+    // Written, not yet synced: commitBatch fdatasyncs the WAL off the event loop before answering.
+    this.setSync('NORMAL');
     this.db.transaction(() => {
       for (const { msg, queued: q, metaJson, inline } of batch) {
         insMsg.run(q.queueId, q.messageId, q.sender, q.size, q.queuedAt, metaJson, inline ? 'inline' : 'file');
@@ -213,6 +222,8 @@ class SqliteQueue implements SqliteQueueStore {
        ORDER BY r.next_attempt_at, r.id LIMIT ?`,
     );
     const lease = this.sql(`UPDATE recipients SET lease_until = ?, lease_epoch = ? WHERE id = ?`);
+    // Leases need no fsync: the next open starts a new epoch, which voids every lease of this one.
+    this.setSync('NORMAL');
     return this.db.transaction(() => {
       // Fresh and deferred rows are taken in turn, so a backlog of retries never starves new mail.
       const fresh = pick.all('queued', now, this.epoch, now, limit) as JoinedRow[];
@@ -273,12 +284,15 @@ class SqliteQueue implements SqliteQueueStore {
    * only means a recipient is tried again: at-least-once, never a lost message.
    */
   private outcome(durable: boolean, fn: () => void): void {
-    if (!durable) this.db.pragma('synchronous = NORMAL');
-    try {
-      this.db.transaction(fn)();
-    } finally {
-      this.db.pragma('synchronous = FULL');
-    }
+    this.setSync(durable ? 'FULL' : 'NORMAL');
+    this.db.transaction(fn)();
+  }
+
+  /** Every write says how durable its COMMIT must be (FULL: fsynced before COMMIT returns). */
+  private setSync(mode: 'FULL' | 'NORMAL'): void {
+    if (this.syncMode === mode) return;
+    this.db.pragma(`synchronous = ${mode}`);
+    this.syncMode = mode;
   }
 
   /** Inside a transaction: drops the body once no recipient still needs it; returns a file to unlink after commit. */
@@ -310,12 +324,15 @@ class SqliteQueue implements SqliteQueueStore {
     const { where, params } = filterSql({ ...filter, status: undefined }, [`r.status = 'deferred'`]);
     const sql = `UPDATE recipients SET next_attempt_at = ? WHERE id IN (
       SELECT r.id FROM recipients r JOIN messages m ON m.queue_id = r.queue_id ${where} LIMIT ?)`;
+    this.setSync('FULL');
     return this.sql(sql).run(now, ...params, limitValue(filter, null)).changes;
   }
 
   delete(filter: QueueFilter): number {
     const { where, params } = filterSql(filter);
     const unlink: string[] = [];
+    // Durable before the body files go: a delete undone by power loss must not find its file gone.
+    this.setSync('FULL');
     const count = this.db.transaction(() => {
       const rows = this.sql(`SELECT r.id, r.queue_id FROM recipients r JOIN messages m ON m.queue_id = r.queue_id ${where} ORDER BY r.id LIMIT ?`)
         .all(...params, limitValue(filter, null)) as { id: number; queue_id: string }[];
@@ -362,6 +379,7 @@ class SqliteQueue implements SqliteQueueStore {
     if (this.closed) return;
     // Enqueues still waiting reject (never resolve without durability); their files are removed.
     this.closed = true;
+    this.wal.close();
     this.db.close();
     this.lock.release();
   }

@@ -91,7 +91,7 @@ describe('signMessage', () => {
   test('a chosen header list is what gets signed', async () => {
     const s = await signMessage(outbound(), { domain: 'contoso.test', selector: 'selector1', privateKeyPem: pem, headers: ['From', 'Subject'] });
     assert.equal(s.kind, 'signed');
-    assert.match(s.signature.replace(/\r\n\s+/g, ' '), /h=From:\s?Subject;/);
+    assert.match(s.signature.replace(/\r\n\s+/g, ' '), /h=Subject: From;/);
     assert.equal((await verify(s.message))[0]!.result, 'pass');
   });
 });
