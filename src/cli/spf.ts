@@ -2,7 +2,7 @@
 // (what is wrong with a published record). `check` runs once per message in test suites, so the
 // evaluator and the linter are imported inside their actions, keeping startup to what is used.
 import type { Command } from 'commander';
-import { CliExit, dnsServersOption, printJson, runCommand } from './common.js';
+import { CliExit, dnsServersOption, printJson, runCommand } from './run.js';
 
 interface CheckOptions {
   ip: string;

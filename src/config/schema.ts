@@ -2,6 +2,9 @@
 // Every default lives here, next to the field it belongs to, with the reason for it.
 import { z } from 'zod';
 import { isIP } from 'node:net';
+import { parseEndpoint } from './endpoint.js';
+
+export { parseEndpoint };
 
 const hostname = z
   .string()
@@ -33,21 +36,6 @@ const ipOrCidr = z.string().refine((s) => {
 
 /** `host:port`, `[v6]:port` or a bare host (port 25). */
 export const endpoint = z.string().refine((s) => parseEndpoint(s) !== null, 'host:port, such as 127.0.0.2:2525');
-
-export function parseEndpoint(s: string, defaultPort = 25): { host: string; port: number } | null {
-  const m6 = /^\[([0-9a-fA-F:.]+)\](?::(\d+))?$/.exec(s);
-  if (m6) return checkPort(m6[1]!, m6[2], defaultPort);
-  const parts = s.split(':');
-  if (parts.length > 2) return isIP(s) === 6 ? { host: s, port: defaultPort } : null;
-  const [host, port] = parts;
-  if (!host) return null;
-  return checkPort(host, port, defaultPort);
-}
-function checkPort(host: string, port: string | undefined, dflt: number) {
-  if (port === undefined) return { host, port: dflt };
-  const n = Number(port);
-  return /^\d+$/.test(port) && n > 0 && n < 65536 ? { host, port: n } : null;
-}
 
 const emailAddress = z
   .string()
@@ -113,6 +101,69 @@ const tls = z
 
 const listenDefaults = { listen: '0.0.0.0:25' };
 
+/**
+ * Filtering at a role (authentication, spam and malware verdicts). Absent: the defaults below, and
+ * `enabled` decided by the topology (see src/filter/settings.ts).
+ */
+const filterSettings = z
+  .object({
+    /** Run the filters at this role. Unset: the gateway when `gateway.filtering`; the hub in scenario 2; on-prem never. */
+    enabled: z.boolean().optional(),
+    /** Evaluate SPF/DKIM/DMARC/ARC on mail from outside the organisation and stamp Authentication-Results. */
+    authenticate: z.boolean().default(true),
+    /** Apply the sender domain's DMARC policy on failure: p=reject → 550 at DATA, p=quarantine → quarantine. */
+    enforceDmarc: z.boolean().default(true),
+    /** ARC sealers (d= of ARC-Seal) whose results this role trusts (EXO: Set-ArcConfig -ArcTrustedSealers). */
+    trustedArcSealers: z.array(domainName).default([]),
+    /** Seal an ARC set on mail this role changes and passes on (the gateway, so the hub can trust it). */
+    arcSeal: z
+      .object({
+        domain: domainName,
+        selector: z.string().regex(/^[a-zA-Z0-9_-]+(\.[a-zA-Z0-9_-]+)*$/, 'a selector such as arc1'),
+        /** PEM private key file, relative to the config file (publish its key at <selector>._domainkey.<domain>). */
+        privateKey: z.string(),
+      })
+      .strict()
+      .optional(),
+    /** Score thresholds (the highest one reached wins). Defaults follow rspamd's reject at 15. */
+    thresholds: z
+      .object({
+        /** Deliver to the Junk folder with a spam-level header. */
+        junk: z.number().default(5),
+        quarantine: z.number().default(10),
+        /** 550 at DATA: the sender's server writes the bounce, we never backscatter. */
+        reject: z.number().default(15),
+      })
+      .strict()
+      .prefault({}),
+    /** Malware is never delivered: reject at DATA, or hold it in quarantine. */
+    malware: z.enum(['reject', 'quarantine']).default('reject'),
+    /** DNS block lists queried with the client IP (the one Enhanced Filtering recovered, at the hub). */
+    dnsbl: z
+      .array(
+        z
+          .object({
+            zone: domainName,
+            /** Score added when the IP is listed. */
+            score: z.number().default(5),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** rspamd's normal worker (HTTP /checkv2), e.g. 127.0.0.1:11333. Unset: not used. */
+    rspamd: z.object({ endpoint: endpoint, timeout: duration.prefault('15s') }).strict().optional(),
+    /** clamd's TCP socket (INSTREAM), e.g. 127.0.0.1:3310. Unset: not used. */
+    clamd: z.object({ endpoint: endpoint, timeout: duration.prefault('30s') }).strict().optional(),
+    /** Larger messages skip the external scanners (built-in rules still run); clamd's StreamMaxLength is 100M. */
+    maxScanSize: byteSize.default(25 * 1024 * 1024),
+    /**
+     * Hub, scenario 1: accept the gateway's verdict header instead of filtering again, but only on mail that
+     * arrived over the partner connector (elsewhere the header is removed as forged).
+     */
+    trustUpstreamVerdict: z.boolean().default(true),
+  })
+  .strict();
+
 /** What every role has: where it listens, which addresses it sends from, its certificate. */
 const roleBase = {
   /** The host name the role announces in EHLO and the one DNS points at. */
@@ -129,6 +180,8 @@ const roleBase = {
   submitFrom: z.array(ipOrCidr).default([]),
   /** Delay before the greeting on this listener (anti-spam early-talker check); 0 disables. */
   greetingDelay: duration.default(0),
+  /** Authentication, spam and malware filtering at this role (see filterSettings). */
+  filter: filterSettings.optional(),
 };
 
 const enhancedFiltering = z
@@ -363,4 +416,6 @@ export type OnPremServer = Config['onprem'][number];
 export type GatewayRole = Config['gateway'];
 export type HubRole = Config['hub'];
 export type DkimKey = Config['dkim'][number];
+export type FilterSettings = z.output<typeof filterSettings>;
+export const filterSettingsSchema = filterSettings;
 export type RoleName = 'gateway' | 'hub' | string;

@@ -2,7 +2,7 @@
 // c-ares refuses names with spaces, ':', '/' or '%', which SPF macros legitimately produce.
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseEndpoint } from '../config/schema.js';
+import { parseEndpoint } from '../config/endpoint.js';
 import type { DnsResult, RecordType, Resolver } from './types.js';
 import { decodeAnswer, encodeQuery, nameProblem, peekHeader, type Question } from './wire.js';
 import { tcpExchange, udpExchange, type Exchange, type Server } from './transport.js';
