@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<Registrar>> = {
   trace: () => import('./trace.js'),
   mailbox: () => import('./mailbox.js'),
   demo: () => import('./demo.js'),
+  dkim: () => import('./dkim.js'),
+  quarantine: () => import('./quarantine.js'),
 };
 
 async function main(): Promise<void> {

@@ -15,6 +15,9 @@ import { formatReply, reply, type Reply } from '../smtp/replies.js';
 import type { RecipientOutcome, SmtpSender, TlsPolicy } from '../smtp/outbound/types.js';
 import type { TraceStore } from '../trace/types.js';
 import { nextHopsFor, type NextHop } from './next-hops.js';
+import type { DkimSigningKey } from '../roles/dkim-keys.js';
+import { headerFromDomain, signMessage } from '../filter/dkim-sign.js';
+import { headerValues } from '../filter/headers.js';
 
 export interface DeliveryDeps {
   config: Config;
@@ -32,6 +35,8 @@ export interface DeliveryDeps {
   logger?: Logger;
   /** Called after a DSN was queued, so it goes out without waiting for the next scan. */
   onQueued?: () => void;
+  /** Keys this role signs internet-bound mail with (by header From domain). */
+  dkimKeys?: DkimSigningKey[];
 }
 
 export async function deliverGroup(deps: DeliveryDeps, group: Job[]): Promise<void> {
@@ -51,7 +56,8 @@ export async function deliverGroup(deps: DeliveryDeps, group: Job[]): Promise<vo
     const outcome = hops.permanent ? 'failed' : 'deferred';
     return settle(deps, group, decision, group.map((j) => ({ recipient: j.row.recipient, kind: outcome, reply: hops.reply })), undefined);
   }
-  const body = deps.queue.readBody(msg.queueId);
+  let body = deps.queue.readBody(msg.queueId);
+  if (leavesOrganisation(a)) body = await dkimSign(deps, body, msg.queueId);
   const recipients = group.map((j) => j.row.recipient);
   let outcomes: RecipientOutcome[] = [];
   let remote: string | undefined;
@@ -72,6 +78,24 @@ export async function deliverGroup(deps: DeliveryDeps, group: Job[]): Promise<vo
     if (!outcomes.every((o) => o.kind === 'deferred' && /^4\.(4\.31\d|7\.320)$/.test(o.reply.enhanced))) break;
   }
   return settle(deps, group, decision, outcomes, remote, attemptAt);
+}
+
+/** Mail for the internet, directly or through a partner connector (scenario 2's gateway). */
+function leavesOrganisation(a: Extract<RouteAction, { kind: 'relay' | 'internet' }>): boolean {
+  return a.kind === 'internet' || (a.connector?.direction === 'outbound' && a.connector.type === 'partner');
+}
+
+/** Sign with this role's key for the header From domain; a signing problem never holds mail back. */
+async function dkimSign(deps: DeliveryDeps, body: Buffer, queueId: string): Promise<Buffer> {
+  const keys = deps.dkimKeys ?? [];
+  if (!keys.length) return body;
+  const from = headerFromDomain(body);
+  const key = keys.find((k) => k.domain === from || from.endsWith('.' + k.domain));
+  // Signed once, by the first of our roles it leaves through (scenario 2: the hub, not the gateway too).
+  if (!key || headerValues(body, 'DKIM-Signature').some((v) => new RegExp(`(^|;)\\s*d=${key.domain.replace(/\./g, '\\.')}\\s*(;|$)`, 'i').test(v))) return body;
+  const out = await signMessage(body, { domain: key.domain, selector: key.selector, privateKeyPem: key.privateKeyPem });
+  if (out.kind === 'error') deps.logger?.warn({ queueId, reason: out.reason }, 'DKIM signing failed; sending unsigned');
+  return out.message;
 }
 
 function targetFor(deps: DeliveryDeps, hop: NextHop, a: Extract<RouteAction, { kind: 'relay' | 'internet' }>) {
@@ -96,7 +120,8 @@ async function toMailbox(deps: DeliveryDeps, group: Job[], decision: RouteDecisi
   for (const j of group) {
     const stamp = Buffer.from(`Return-Path: <${msg.sender}>\r\nDelivered-To: ${j.row.recipient}\r\n`);
     try {
-      const id = await deps.mailboxes.deliver(j.row.recipient, Buffer.concat([stamp, body]));
+      const folder = typeof msg.meta.folder === 'string' ? msg.meta.folder : undefined;
+      const id = await deps.mailboxes.deliver(j.row.recipient, Buffer.concat([stamp, body]), folder);
       const r = reply('DELIVERED');
       deps.queue.markDelivered(j.row.id, r, deps.clock());
       deps.trace.record({ at: deps.clock(), role: deps.role, type: 'DELIVER', messageId: msg.messageId, queueId: msg.queueId, sender: msg.sender, recipient: j.row.recipient, reply: formatReply(r), reason: `${decision.reason}; stored in ${role} mailbox as ${id}` });

@@ -11,6 +11,8 @@ import type { InboundServer } from '../smtp/inbound/types.js';
 import { formatReply, reply } from '../smtp/replies.js';
 import { openTraceStore } from '../trace/sqlite-trace.js';
 import type { TraceStore } from '../trace/types.js';
+import type { Resolver } from '../dns/types.js';
+import { authenticateMessage } from '../filter/authenticate.js';
 
 export interface InternetStandIn {
   server: InboundServer;
@@ -20,7 +22,8 @@ export interface InternetStandIn {
   stop(): Promise<void>;
 }
 
-export async function startInternet(opts: { host: string; port: number; hostname: string; domains: string[]; dataDir: string; tls?: { key: string; cert: string; ca?: string } }): Promise<InternetStandIn> {
+/** With a resolver, the stand-in checks SPF/DKIM/DMARC like a receiving provider and records the result. */
+export async function startInternet(opts: { host: string; port: number; hostname: string; domains: string[]; dataDir: string; tls?: { key: string; cert: string; ca?: string }; resolver?: Resolver }): Promise<InternetStandIn> {
   mkdirSync(opts.dataDir, { recursive: true });
   const sink = openMaildirStore(join(opts.dataDir, 'mailboxes'));
   const trace = openTraceStore({ file: join(opts.dataDir, 'trace.db') });
@@ -38,9 +41,10 @@ export async function startInternet(opts: { host: string; port: number; hostname
       async onMessage(s, env, message) {
         const headers = headerBlock(message);
         const messageId = (headerValue(headers, 'Message-ID') ?? '').replace(/^<|>$/g, '');
+        const auth = opts.resolver ? await authenticateMessage({ message, ip: s.remoteAddress, helo: s.helo, sender: env.sender, resolver: opts.resolver, authservId: opts.hostname }) : undefined;
         for (const r of env.recipients) {
           const id = await sink.deliver(r, message);
-          trace.record({ at: Date.now(), role: 'internet', type: 'DELIVER', messageId, sender: env.sender, recipient: r, host: `${s.helo} [${s.remoteAddress}]`, reply: formatReply(reply('DELIVERED')), reason: `accepted by the recipient's MX (internet stand-in) and stored as ${id}` });
+          trace.record({ at: Date.now(), role: 'internet', type: 'DELIVER', messageId, sender: env.sender, recipient: r, host: `${s.helo} [${s.remoteAddress}]`, reply: formatReply(reply('DELIVERED')), reason: `accepted by the recipient's MX (internet stand-in) and stored as ${id}${auth ? `; ${auth.summary}` : ''}`, ...(auth ? { data: { spf: auth.spf.result, dkim: auth.dkim.result, dmarc: auth.dmarc.result } } : {}) });
         }
         return { kind: 'accept' };
       },

@@ -66,11 +66,6 @@ export function rebuild(split: SplitMessage, prepend: string, drop: (f: RawField
   return Buffer.concat([Buffer.from(prepend, 'latin1'), ...kept, split.rest]);
 }
 
-/** `Name: value` ending in CRLF, with bare CR/LF in the value replaced (a value must not start a new field). */
-export function formatField(name: string, value: string): string {
-  return `${name}: ${value.replace(/\r?\n(?![ \t])/g, '\r\n ').replace(/\r(?!\n)/g, ' ')}\r\n`;
-}
-
 /** The domain of an address (lower case), or '' when there is none. */
 export function domainOf(address: string): string {
   const at = address.lastIndexOf('@');

@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS recipients (
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS recipients_queue ON recipients(queue_id);
 CREATE INDEX IF NOT EXISTS recipients_recipient ON recipients(recipient COLLATE NOCASE);
+-- Only rows under a lease (in flight): lets nextDueAt find the earliest lease without a table scan.
+CREATE INDEX IF NOT EXISTS recipients_leased ON recipients(lease_until) WHERE lease_until > 0 AND status IN ('queued','deferred');
 `;
 
 export function migrate(db: Database.Database): void {

@@ -9,6 +9,7 @@ import { formatReply, reply } from '../smtp/replies.js';
 import type { Decision, InboundPolicy, SessionInfo } from '../smtp/inbound/types.js';
 import type { TraceStore } from '../trace/types.js';
 import { ensureMessageId } from './message-id.js';
+import type { FilterStage } from './filtering.js';
 
 export interface PolicyDeps {
   config: Config;
@@ -19,6 +20,8 @@ export interface PolicyDeps {
   clock: () => number;
   /** Called after a message is durable, so delivery starts without waiting for the next poll. */
   onQueued?: () => void;
+  /** Authentication, spam and malware filtering (absent: none). */
+  filter?: FilterStage;
 }
 
 function factsOf(s: SessionInfo): ClientFacts {
@@ -53,18 +56,42 @@ export function createRolePolicy(deps: PolicyDeps): InboundPolicy {
     },
     async onMessage(s, env, message) {
       const st = (s.notes.standing as ClientStanding | undefined) ?? standing(deps, s);
+      let folder: string | undefined;
+      let filterNote = '';
+      if (deps.filter) {
+        const f = await deps.filter.inspect(s, st, env, message);
+        if (f.kind === 'reject') {
+          const mid = ensureMessageId(message, () => '').messageId;
+          for (const r of env.recipients) trace.record({ at: clock(), role, type: 'REJECT', messageId: mid, sender: env.sender, recipient: r, host: `${s.helo} [${s.remoteAddress}]`, connector: connectorName(s), reply: formatReply(f.reply), reason: f.note });
+          return { kind: 'reject', reply: f.reply };
+        }
+        if (f.kind === 'quarantined') {
+          const mid = ensureMessageId(message, () => '').messageId;
+          for (const r of env.recipients) trace.record({ at: clock(), role, type: 'QUARANTINE', messageId: mid, sender: env.sender, recipient: r, host: `${s.helo} [${s.remoteAddress}]`, connector: connectorName(s), reason: `held as ${f.id}: ${f.note}` });
+          return { kind: 'accept', reply: reply('QUEUED', `Held in quarantine as ${f.id}`) };
+        }
+        message = f.message;
+        folder = f.folder;
+        filterNote = f.note;
+      }
+      if (st.arrivedFrom === 'self' && !filterNote.startsWith('released')) {
+        return { kind: 'reject', reply: reply('RELAY_DENIED', 'Only quarantine releases may be re-injected') };
+      }
       const { messageId, body } = ensureMessageId(message, () => `${randomUUID()}@${deps.hostname}`);
+      // Arrival time, taken before the enqueue: a worker may claim the row as soon as it commits, and
+      // its SEND must not sort before this RECEIVE.
+      const arrivedAt = clock();
       try {
         const q = await deps.queue.enqueue({
           messageId,
           sender: env.sender,
           recipients: env.recipients,
           body,
-          meta: { arrivedFrom: st.arrivedFrom, connector: connectorName(s), clientIp: s.remoteAddress, helo: s.helo, tls: s.secure, standing: st.reason },
+          // A released message is routed as the internet mail it was when it was held.
+          meta: { arrivedFrom: st.arrivedFrom === 'self' ? 'internet' : st.arrivedFrom, connector: connectorName(s), clientIp: s.remoteAddress, helo: s.helo, tls: s.secure, standing: st.reason, ...(folder ? { folder } : {}) },
         });
-        const at = clock();
         for (const r of env.recipients) {
-          trace.record({ at, role, type: 'RECEIVE', messageId, queueId: q.queueId, sender: env.sender, recipient: r, connector: connectorName(s), host: `${s.helo} [${s.remoteAddress}]`, reason: `from ${st.arrivedFrom}: ${st.reason}`, data: { size: body.length, tls: s.secure } });
+          trace.record({ at: arrivedAt, role, type: 'RECEIVE', messageId, queueId: q.queueId, sender: env.sender, recipient: r, connector: connectorName(s), host: `${s.helo} [${s.remoteAddress}]`, reason: `from ${st.arrivedFrom}: ${st.reason}${filterNote ? `; ${filterNote}` : ''}`, data: { size: body.length, tls: s.secure, ...(folder ? { folder } : {}) } });
         }
         deps.onQueued?.();
         return { kind: 'accept', reply: reply('QUEUED', `Queued mail for delivery as ${q.queueId}`) };

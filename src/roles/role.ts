@@ -21,6 +21,8 @@ import type { TraceStore } from '../trace/types.js';
 import { roleConfig, roleDataDir } from './names.js';
 import { createRolePolicy } from './policy.js';
 import { tlsMaterialFor } from './tls-material.js';
+import { createFilterStage } from './filtering.js';
+import { loadDkimKeys } from './dkim-keys.js';
 
 export interface RoleOptions {
   resolver?: Resolver;
@@ -70,6 +72,8 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
   const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
   const sender = createSmtpSender({ logger: opts.logger });
+  const filter = createFilterStage({ config, baseDir, role, hostname: r.hostname, dataDir, resolver });
+  const dkimKeys = loadDkimKeys(config, baseDir, role);
   // Send from the address we listen on, so peers (and the hub's connectors) see who we are.
   const localAddress = isIP(listen.host) && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : undefined;
   let worker: DeliveryWorker | undefined;
@@ -91,6 +95,7 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
     concurrency: config.queue.concurrency,
     maxIdleMs: opts.maxIdleMs,
     onQueued: kick,
+    dkimKeys,
     });
   };
   const server = createInboundServer({
@@ -103,7 +108,7 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
     greetingDelay: r.greetingDelay,
     role,
     logger: opts.logger,
-    policy: createRolePolicy({ config, role, hostname: r.hostname, queue, trace, clock, onQueued: kick }),
+    policy: createRolePolicy({ config, role, hostname: r.hostname, queue, trace, clock, onQueued: kick, filter }),
   });
   let address: { host: string; port: number };
   try {
@@ -112,6 +117,7 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
     await sender.close();
     queue.close();
     trace.close();
+    filter.close();
     throw new Error(`${role}: cannot listen on ${r.listen}: ${(err as Error).message}`);
   }
   if (opts.deliver !== false) startDelivery();
@@ -133,6 +139,7 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
       await sender.close();
       queue.close();
       trace.close();
+      filter.close();
     },
   };
 }

@@ -42,6 +42,9 @@ function peerRole(config: Config, facts: ClientFacts, candidates: string[]): str
 export function standingAt(config: Config, role: string, facts: ClientFacts): ClientStanding {
   const ip = normalizeIp(facts.ip);
   const self = role === 'gateway' ? config.gateway : role === 'hub' ? config.hub : config.onprem.find((o) => o.name === role)!;
+  // Our own verified certificate: the operator's tools (quarantine release) re-injecting into this role.
+  const ownNames = roleCertNames(config, role);
+  if (facts.certNames.some((n) => ownNames.includes(n.toLowerCase()))) return { arrivedFrom: 'self', reason: `the client presented ${role}'s own certificate (an operator re-injection)` };
   if (role === 'hub') {
     const cls = classifyClient(config, facts);
     if (cls.kind === 'connector') {
@@ -80,6 +83,12 @@ function onpremAttributed(config: Config, facts: ClientFacts, sender: string): b
 /** RCPT TO time: the connector rules, then the routing decision for the recipient. */
 export function acceptRecipient(config: Config, role: string, standing: ClientStanding, facts: ClientFacts, sender: string, recipient: string): Acceptance {
   const internal = isAccepted(config, recipient);
+  if (standing.arrivedFrom === 'self') {
+    // Re-injected mail (a quarantine release) was accepted for our recipients once already.
+    if (!internal) return { ok: false, reply: 'RELAY_DENIED', reason: 'a re-injection may only carry mail for the organization' };
+    const d = decideAt(config, role, { sender, recipient, arrivedFrom: 'internet' });
+    return d.action.kind === 'reject' ? { ok: false, reply: d.action.reply, reason: d.reason } : { ok: true, reason: d.reason };
+  }
   if (role === 'hub') {
     const from = standing.arrivedFrom;
     if (from === 'internet') {

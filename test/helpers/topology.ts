@@ -14,6 +14,7 @@ import { startRole, type RunningRole } from '../../src/roles/role.js';
 import { createSmtpSender } from '../../src/smtp/outbound/client.js';
 import type { SendResult } from '../../src/smtp/outbound/types.js';
 import { ensureCertificates } from '../../src/tls/certs.js';
+import { withKeys } from '../../src/cli/init.js';
 import type { TraceEvent } from '../../src/trace/types.js';
 
 export interface Topology {
@@ -24,7 +25,7 @@ export interface Topology {
   dns: { address: string; close(): Promise<void>; setRecords(r: unknown[]): void };
   internet: InternetStandIn;
   roles: Map<string, RunningRole>;
-  send(opts: { from: string; to: string[]; entry: 'mx' | 'gateway' | 'hub' | 'onprem'; local?: string; subject?: string; body?: string; messageId?: string }): Promise<SendResult>;
+  send(opts: { from: string; to: string[]; entry: 'mx' | 'gateway' | 'hub' | 'onprem'; local?: string; subject?: string; body?: string; messageId?: string; raw?: string }): Promise<SendResult>;
   /** Trace events of every role and the internet stand-in, in time order. */
   events(filter: { messageId?: string; recipient?: string }): TraceEvent[];
   /** Poll (bounded) until `pred` holds for the events of a message. */
@@ -34,15 +35,17 @@ export interface Topology {
 }
 
 /** `net` is a loopback /24 prefix such as '127.31.0' that no other test file uses. */
-export async function startTopology(net: string, edit: (yaml: string) => string = (y) => y, opts: { startRoles?: boolean } = {}): Promise<Topology> {
+export async function startTopology(net: string, edit: (yaml: string) => string = (y) => y, opts: { startRoles?: boolean; keys?: boolean } = {}): Promise<Topology> {
   const dir = mkdtempSync(join(tmpdir(), 'mailflow-topo-'));
   const dns = await startDnsServer({ host: `${net}.53`, port: 0, records: [] });
   let yaml = presetText('demo').replaceAll('127.0.0.', `${net}.`).replaceAll(`${net}.53:5353`, dns.address).replace('dataDir: ./demo-data', `dataDir: ./data`);
   yaml = edit(yaml);
   const configFile = join(dir, 'mailflow.yaml');
+  // keys: what `mailflow init -o` makes (CA, role certificates, the hub's DKIM key), as a user would have.
+  if (opts.keys) yaml = await withKeys(yaml, configFile);
   writeFileSync(configFile, yaml);
   const loaded = loadConfigFile(configFile);
-  dns.setRecords(demoZoneRecords(loaded.config));
+  dns.setRecords(demoZoneRecords(loaded.config, { baseDir: loaded.baseDir }));
   const demo = loaded.config.demo!;
   const [ihost, iport] = demo.internet.listen.split(':');
   const certs = await ensureCertificates(join(dir, 'data', 'certs'), [{ name: 'internet', subject: demo.internet.hostname, ips: [ihost!] }]);
@@ -53,6 +56,7 @@ export async function startTopology(net: string, edit: (yaml: string) => string 
     domains: demo.externalDomains,
     dataDir: join(dir, 'internet'),
     tls: { key: readFileSync(certs.certs.internet!.key, 'utf8'), cert: readFileSync(certs.certs.internet!.cert, 'utf8') },
+    resolver: createResolver({ servers: [dns.address], timeoutMs: 1000 }),
   });
   const roles = new Map<string, RunningRole>();
   if (opts.startRoles !== false) {
@@ -84,7 +88,7 @@ export async function startTopology(net: string, edit: (yaml: string) => string 
         port = Number(section.listen.split(':')[1]);
       }
       const id = o.messageId ?? `${Math.random().toString(36).slice(2)}@test.example`;
-      const body = Buffer.from(`From: <${o.from}>\r\nTo: ${o.to.map((x) => `<${x}>`).join(', ')}\r\nSubject: ${o.subject ?? 'test'}\r\nMessage-ID: <${id}>\r\nDate: ${new Date().toUTCString()}\r\n\r\n${o.body ?? 'hello'}\r\n`);
+      const body = o.raw !== undefined ? Buffer.from(o.raw) : Buffer.from(`From: <${o.from}>\r\nTo: ${o.to.map((x) => `<${x}>`).join(', ')}\r\nSubject: ${o.subject ?? 'test'}\r\nMessage-ID: <${id}>\r\nDate: ${new Date().toUTCString()}\r\n\r\n${o.body ?? 'hello'}\r\n`);
       return client.send({ target: { host, port, tls: 'opportunistic', localAddress: o.local ?? (o.entry === 'mx' ? `${net}.5` : `${net}.1`) }, hostname: 'client.test', sender: o.from, recipients: o.to, body });
     },
     events(filter) {

@@ -47,6 +47,20 @@ export class DataNormalizer extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    for (const b of this.feed(chunk)) this.push(b);
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    for (const b of this.finish()) this.push(b);
+    done();
+  }
+
+  /**
+   * The same work without the stream machinery (receiveData calls it directly): consumes a chunk and
+   * returns what to keep, nothing once a problem is flagged. Pieces may be views of `chunk`.
+   */
+  feed(chunk: Buffer): Buffer[] {
     this.bytesIn += chunk.length;
     const out: Buffer[] = [];
     let i = 0;
@@ -94,22 +108,21 @@ export class DataNormalizer extends Transform {
       }
     }
     if (start < len) out.push(chunk.subarray(start, len));
-    if (this.problem === null) {
-      for (const b of out) if (b.length) this.push(b);
-    }
-    done();
+    return this.problem === null ? out.filter((b) => b.length > 0) : [];
   }
 
-  override _flush(done: TransformCallback): void {
+  /** End of data: what is still held back (a final CR), and the last checks. */
+  finish(): Buffer[] {
     if (this.pendingCR) {
       this.pendingCR = false;
       this.endLine(true);
-      if (this.problem === null) this.push(CRLF);
-    } else if (this.lineLen > 0 && this.lineIsDot && this.prevEndBare) {
+      return this.problem === null ? [CRLF] : [];
+    }
+    if (this.lineLen > 0 && this.lineIsDot && this.prevEndBare) {
       // an unterminated "." after a bare line end: smtp-server always leaves a final CRLF, but be strict
       this.flag('smuggling');
     }
-    done();
+    return [];
   }
 
   private addContent(chunk: Buffer, from: number, to: number): void {

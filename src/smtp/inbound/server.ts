@@ -23,6 +23,7 @@ import { MailflowConnection, type ConnectionControl, type ParsedAddress } from '
 import { receiveData } from './data.js';
 import { decide, replyText, toSmtpError } from './decisions.js';
 import { checkData, ConnectionCounter } from './limits.js';
+import { libraryLogger } from './library-logger.js';
 import { receivedHeader } from './received-header.js';
 import { reverseLookup } from './reverse-dns.js';
 import { addressOf, envelopeOf, newSessionInfo, peerCertificateOf, refreshSessionInfo } from './session.js';
@@ -128,7 +129,7 @@ export function createInboundServer(opts: InboundServerOptions): InboundServer {
     disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     hideSTARTTLS: !opts.tls,
     socketTimeout: limits.commandTimeout,
-    logger: opts.logger ? (log.child({ component: 'smtp-server' }) as never) : false,
+    logger: opts.logger ? (libraryLogger(log.child({ component: 'smtp-server' })) as never) : false,
     ...(opts.resolver ? { resolver: { reverse: reverseLookup(opts.resolver) } } : { disableReverseLookup: true }),
     ...(opts.tls
       ? {

@@ -1,0 +1,164 @@
+// Processes the bench starts: tracked by PID, stopped by PID (never by name), bounded by timeouts.
+import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync, openSync } from 'node:fs';
+import net from 'node:net';
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Every PID we started and have not yet seen exit: the exit handler kills what is left. */
+const tracked = new Map();
+
+export function spawnTracked(cmd, args, { stdout = 'ignore', stderrFile, env, cwd } = {}) {
+  const err = stderrFile ? openSync(stderrFile, 'a') : 'ignore';
+  const child = spawn(cmd, args, { stdio: ['ignore', stdout, err], env: env ?? process.env, cwd });
+  tracked.set(child.pid, child);
+  child.exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      tracked.delete(child.pid);
+      resolve({ code, signal });
+    }),
+  );
+  child.once('error', () => tracked.delete(child.pid));
+  return child;
+}
+
+/** SIGTERM, wait up to graceMs, then SIGKILL; by PID. */
+export async function stopChild(child, graceMs = 10_000) {
+  if (!child || !tracked.has(child.pid)) return;
+  child.kill('SIGTERM');
+  const t = sleep(graceMs).then(() => 'timeout');
+  if ((await Promise.race([child.exited, t])) === 'timeout') {
+    child.kill('SIGKILL');
+    await child.exited;
+  }
+}
+
+/** Run to completion (stdout/stderr captured), killed by PID after timeoutMs. */
+export function run(cmd, args, { timeoutMs = 120_000, env, input } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env: env ?? process.env });
+    tracked.set(child.pid, child);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    if (input !== undefined) child.stdin.end(input);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      tracked.delete(child.pid);
+      resolve({ code, signal, out, err, timedOut: signal === 'SIGKILL' });
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      tracked.delete(child.pid);
+      resolve({ code: -1, signal: null, out, err: err + String(e), timedOut: false });
+    });
+  });
+}
+
+export function killAllTracked() {
+  for (const [pid, child] of tracked) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+    tracked.delete(pid);
+  }
+}
+
+export function portOpen(host, port, timeoutMs = 500) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+export async function waitPort(host, port, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await portOpen(host, port)) return;
+    await sleep(50);
+  }
+  throw new Error(`${host}:${port} did not open within ${timeoutMs} ms`);
+}
+
+/** ppid → children, from /proc (by PID, so we only ever touch processes we started). */
+function childrenMap() {
+  const m = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (!m.has(ppid)) m.set(ppid, []);
+      m.get(ppid).push(Number(name));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return m;
+}
+
+export function descendants(pids) {
+  const m = childrenMap();
+  const out = [];
+  const stack = [...pids];
+  while (stack.length) {
+    const p = stack.pop();
+    out.push(p);
+    stack.push(...(m.get(p) ?? []));
+  }
+  return out;
+}
+
+export function statusField(pid, field) {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function alive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Samples the summed RSS of a process tree every intervalMs; `roots()` names the tree's top PIDs.
+ * Postfix's figure is a sum over its processes (shared pages counted in each), so it is an upper bound.
+ */
+export function rssSampler(roots, intervalMs = 250) {
+  let peak = 0;
+  let procsAtPeak = 0;
+  const sample = () => {
+    const pids = descendants(roots());
+    const sum = pids.reduce((a, p) => a + statusField(p, 'VmRSS'), 0);
+    if (sum > peak) {
+      peak = sum;
+      procsAtPeak = pids.length;
+    }
+  };
+  sample();
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { peakRss: peak, processes: procsAtPeak };
+    },
+  };
+}

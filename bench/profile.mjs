@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Profile mailflow under load: `node bench/profile.mjs [hop1|hop3|maildir] [sessions] [N]`.
+// Starts the scenario's roles under `node --cpu-prof`, drives smtp-source through them into the
+// counting sink, stops mailflow (SIGTERM, so the profile is written) and prints where the main
+// thread's time went: self time by function and by file, inclusive time of mailflow's functions.
+import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { startMailflow } from './lib/mailflow.mjs';
+import { startSink, maildirCounter, waitCount } from './lib/sink.mjs';
+import { ADDR, PORT, SENDER, recipientFor } from './lib/topology.mjs';
+import { killAllTracked, run } from './lib/proc.mjs';
+
+const [scenario = 'hop1', sessions = '20', n = '3000'] = process.argv.slice(2);
+const tmp = mkdtempSync('/var/tmp/mailflow-prof-');
+chmodSync(tmp, 0o755);
+process.on('exit', () => {
+  killAllTracked();
+  if (process.env.KEEP_TMP !== '1') rmSync(tmp, { recursive: true, force: true });
+});
+
+const profDir = join(tmp, 'prof');
+const sink = scenario === 'maildir' ? null : await startSink(ADDR.sink, PORT);
+const mf = await startMailflow(tmp, scenario, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], logLevel: process.env.LOG_LEVEL ?? 'info' });
+const counter = sink ?? maildirCounter(() => mf.maildirNew);
+const t0 = performance.now();
+const r = await run('smtp-source', ['-4', '-l', '5120', '-m', n, '-s', sessions, '-f', SENDER, '-t', recipientFor(scenario), `${ADDR.gateway}:${PORT}`]);
+const t1 = performance.now();
+if (r.code !== 0) console.error('smtp-source failed:', r.code, r.signal, r.err, r.out);
+const t2 = await waitCount(counter, Number(n));
+console.log(`${scenario} s=${sessions} N=${n}: ingest ${(Number(n) / ((t1 - t0) / 1000)).toFixed(0)} msg/s, end-to-end ${t2 ? (Number(n) / ((t2 - t0) / 1000)).toFixed(0) : 'n/a'} msg/s, sink connections ${sink?.sessions() ?? '-'}`);
+await mf.stop();
+await sink?.stop();
+
+const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+const p = JSON.parse(readFileSync(join(profDir, file), 'utf8'));
+const byId = new Map(p.nodes.map((x) => [x.id, x]));
+const parent = new Map();
+for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+const time = new Map();
+let total = 0;
+p.samples.forEach((id, i) => {
+  const dt = p.timeDeltas[i] ?? 0;
+  time.set(id, (time.get(id) ?? 0) + dt);
+  total += dt;
+});
+const short = (u) => u.replace(/^file:\/\/.*?\/dist\//, '').replace(/.*node_modules\//, '');
+const key = (cf) => `${cf.functionName || '(anonymous)'} ${short(cf.url)}:${cf.lineNumber + 1}`;
+const selfFn = new Map();
+const selfFile = new Map();
+const incl = new Map();
+const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
+for (const [id, t] of time) {
+  const cf = byId.get(id).callFrame;
+  add(selfFn, key(cf), t);
+  add(selfFile, short(cf.url) || cf.functionName, t);
+  const seen = new Set();
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+    const k = key(byId.get(cur).callFrame);
+    if (!seen.has(k)) seen.add(k), add(incl, k, t);
+  }
+}
+const top = (m, count, filter = () => true) =>
+  [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+console.log(`\nmain thread: ${(total / 1e6).toFixed(1)} s sampled\n\nself time by function\n${top(selfFn, 25)}\n\nself time by file\n${top(selfFile, 15)}\n\ninclusive, mailflow code\n${top(incl, 45, (k) => / src\//.test(k))}`);
+process.exit(0);

@@ -1,0 +1,200 @@
+#!/usr/bin/env node
+// `npm run bench`: mailflow and Postfix side by side on loopback, one after the other, under the same
+// load (smtp-source, 5 KB messages, a new connection per message) into the same counting sink.
+// Prints a markdown table, writes raw JSON to bench/results/, ends with `ratio <scenario> <x.xx>`.
+//
+//   npm run bench                      # defaults: N=3000, sessions 1 and 20, all scenarios
+//   N=5000 SESSIONS=20 SCENARIOS=hop1 npm run bench
+//   npm run bench -- --fsync           # also count fsyncs per message under strace (README)
+//
+// Environment: N (messages per throughput run), N_LAT (messages of the latency pass), SESSIONS
+// ("1 20"), SCENARIOS ("hop1 hop3 maildir"), GREETING_MS (the gateway's pre-greeting pause for the
+// extra hop1 rows, default 100; 0 skips them), RUNS (repeat each run, default 1), LOG_LEVEL (mailflow's, info).
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensurePostfix, postfixVersion, createInstance, startInstance, stopInstance, queuedFiles, countFiles } from './lib/postfix.mjs';
+import { startMailflow } from './lib/mailflow.mjs';
+import { startSink, maildirCounter, waitCount } from './lib/sink.mjs';
+import { sendMessages, percentile } from './lib/smtp-client.mjs';
+import { ADDR, PORT, SENDER, recipientFor, MAILBOX_RCPT } from './lib/topology.mjs';
+import { killAllTracked, portOpen, rssSampler, run, sleep } from './lib/proc.mjs';
+import { table, ratioLines } from './lib/report.mjs';
+import { fsyncCounts } from './fsync.mjs';
+
+const env = process.env;
+const N = Number(env.N ?? 3000);
+const N_LAT = Number(env.N_LAT ?? 1000);
+const SESSIONS = (env.SESSIONS ?? '1 20').split(/[\s,]+/).filter(Boolean).map(Number);
+const SCENARIOS = (env.SCENARIOS ?? 'hop1 hop3 maildir').split(/[\s,]+/).filter(Boolean);
+const GREETING_MS = Number(env.GREETING_MS ?? 100);
+const RUNS = Number(env.RUNS ?? 1);
+const LOG_LEVEL = env.LOG_LEVEL ?? 'info';
+const SIZE = 5120;
+const RESULTS = new URL('./results/', import.meta.url).pathname;
+const log = (s) => process.stderr.write(`[bench] ${s}\n`);
+
+let tmpRoot = null;
+function cleanup() {
+  killAllTracked();
+  if (tmpRoot && env.KEEP_TMP !== '1') rmSync(tmpRoot, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+/** Postfix instances for a scenario: one per hop, chained; the last relays to the sink or keeps a Maildir. */
+function postfixChain(base, scenario) {
+  const hops = scenario === 'hop1' ? 1 : 3;
+  const names = ['a', 'b', 'c'];
+  const out = [];
+  for (let i = 0; i < hops; i++) {
+    const last = i === hops - 1;
+    const next = last ? (scenario === 'maildir' ? null : { host: ADDR.sink, port: PORT }) : { host: ADDR.pf[i + 1], port: PORT };
+    out.push(createInstance(base, names[i], { host: ADDR.pf[i], port: PORT, next, maildir: last && scenario === 'maildir' ? { address: MAILBOX_RCPT } : null }));
+  }
+  return out;
+}
+
+async function runOne({ side, scenario, sessions, greetingDelayMs = 0, n }) {
+  const base = mkdtempSync(join(tmpRoot, `${side}-${scenario}-`));
+  chmodSync(base, 0o755);
+  const result = { side, scenario, sessions, greetingDelayMs, n, size: SIZE, ok: false, lost: null };
+  const recipient = recipientFor(scenario);
+  let sink = null;
+  let mf = null;
+  let pf = [];
+  let counter;
+  let sampler = null;
+  try {
+    for (const h of [ADDR.sink, ADDR.gateway, ADDR.hub, ADDR.onprem, ...ADDR.pf]) {
+      if (await portOpen(h, PORT, 200)) throw new Error(`${h}:${PORT} is already in use`);
+    }
+    if (scenario !== 'maildir') sink = counter = await startSink(ADDR.sink, PORT);
+    let entry;
+    if (side === 'mailflow') {
+      mf = await startMailflow(base, scenario, { greetingDelayMs, logLevel: LOG_LEVEL });
+      entry = ADDR.gateway;
+      if (scenario === 'maildir') counter = maildirCounter(() => mf.maildirNew);
+      sampler = rssSampler(() => [mf.pid]);
+    } else {
+      pf = postfixChain(base, scenario);
+      for (const inst of [...pf].reverse()) await startInstance(inst);
+      entry = pf[0].host;
+      if (scenario === 'maildir') counter = maildirCounter(() => pf[pf.length - 1].maildirNew);
+      sampler = rssSampler(() => pf.map((i) => i.masterPid).filter(Boolean));
+    }
+    // Throughput: smtp-source, N messages.
+    const t0 = performance.now();
+    const src = await run('smtp-source', ['-4', '-l', String(SIZE), '-m', String(n), '-s', String(sessions), '-f', SENDER, '-t', recipient, `${entry}:${PORT}`], {
+      timeoutMs: 300_000,
+    });
+    const t1 = performance.now();
+    if (src.code !== 0) throw new Error(`smtp-source: ${(src.err || src.out).trim().slice(0, 200)}`);
+    const accepted = n;
+    result.ingestRate = accepted / ((t1 - t0) / 1000);
+    const tE = await waitCount(counter, accepted);
+    result.e2eRate = tE === null ? null : accepted / ((tE - t0) / 1000);
+    // Latency: our client, same shape of load, fewer messages (scaled down with a greeting pause).
+    const nLat = greetingDelayMs && sessions === 1 ? Math.min(N_LAT, 100) : N_LAT;
+    const lat = await sendMessages({ host: entry, port: PORT, sender: SENDER, recipient, size: SIZE, count: nLat, sessions });
+    const sorted = [...lat.latencies].sort((a, b) => a - b);
+    result.latency = { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? null, refused: lat.refused, errors: lat.errors, rate: lat.accepted / lat.seconds };
+    const total = accepted + lat.accepted;
+    await waitCount(counter, total);
+    await sleep(300);
+    result.delivered = counter.count();
+    result.accepted = total;
+    result.lost = Math.max(0, total - result.delivered);
+    result.duplicates = Math.max(0, result.delivered - total);
+    const mem = sampler.stop();
+    sampler = null;
+    result.peakRss = side === 'mailflow' ? Math.max(mem.peakRss, mf.hwm()) : mem.peakRss;
+    result.processes = mem.processes;
+    if (side === 'postfix') result.leftInQueue = pf.reduce((a, i) => a + queuedFiles(i), 0);
+    result.ok = result.lost === 0 && lat.refused === 0;
+    if (!result.ok) result.error = lat.refused ? `${lat.refused} refused in the latency pass: ${lat.errors[0]}` : 'messages missing at the sink';
+  } catch (err) {
+    result.error = err.message;
+    log(`${side} ${scenario} s=${sessions}: ${err.message}`);
+  } finally {
+    sampler?.stop();
+    if (mf) await mf.stop();
+    for (const inst of pf) await stopInstance(inst);
+    if (sink) {
+      await sleep(200); // pooled connections QUIT when their owner stops: count them as sessions
+      result.sinkSessions = sink.sessions();
+      await sink.stop();
+    }
+    if (env.KEEP_TMP !== '1') rmSync(base, { recursive: true, force: true });
+  }
+  log(
+    `${side.padEnd(8)} ${scenario.padEnd(7)} s=${String(sessions).padStart(2)}${greetingDelayMs ? ` greeting=${greetingDelayMs}ms` : ''}: ingest ${fmt(result.ingestRate)} e2e ${fmt(result.e2eRate)} msg/s, p50/p99 ${fmt(result.latency?.p50, 1)}/${fmt(result.latency?.p99, 1)} ms, RSS ${((result.peakRss ?? 0) / 1048576).toFixed(0)} MB, lost ${result.lost}, sink conns ${result.sinkSessions ?? '-'}`,
+  );
+  return result;
+}
+
+const fmt = (v, d = 0) => (typeof v === 'number' ? v.toFixed(d) : 'n/a');
+
+async function main() {
+  if (process.getuid?.() !== 0) {
+    console.error('run as root: Postfix instances and smtp-sink need it');
+    process.exit(2);
+  }
+  const started = Date.now();
+  await ensurePostfix(log);
+  mkdirSync(RESULTS, { recursive: true });
+  // On disk, not tmpfs, so both sides' fsyncs reach the real disk.
+  tmpRoot = mkdtempSync('/var/tmp/mailflow-bench-');
+  chmodSync(tmpRoot, 0o755);
+  const meta = {
+    date: new Date().toISOString(),
+    node: process.version,
+    postfix: postfixVersion(),
+    n: N,
+    nLatency: N_LAT,
+    size: SIZE,
+    sessions: SESSIONS,
+    scenarios: SCENARIOS,
+    greetingDelayMs: GREETING_MS,
+    logLevel: LOG_LEVEL,
+    cpus: (await import('node:os')).cpus().length,
+    loadavg: (await import('node:os')).loadavg(),
+  };
+  log(`N=${N} latency N=${N_LAT} sessions=${SESSIONS.join(',')} scenarios=${SCENARIOS.join(',')} postfix ${meta.postfix} node ${meta.node}`);
+  const results = [];
+  for (const scenario of SCENARIOS) {
+    for (const sessions of SESSIONS) {
+      for (let i = 0; i < RUNS; i++) {
+        results.push(await runOne({ side: 'postfix', scenario, sessions, n: N }));
+        results.push(await runOne({ side: 'mailflow', scenario, sessions, n: N }));
+        // The internet-facing listener's pre-greeting pause, reported on as well as off.
+        if (scenario === 'hop1' && GREETING_MS > 0) {
+          // the pause caps a session at 1 / delay messages per second: fewer messages with 1 session
+          const n = sessions === 1 ? Math.min(N, 200) : N;
+          results.push(await runOne({ side: 'mailflow', scenario, sessions, greetingDelayMs: GREETING_MS, n }));
+        }
+      }
+    }
+  }
+  let fsync = null;
+  if (process.argv.includes('--fsync')) fsync = await fsyncCounts({ tmpRoot, log });
+  meta.seconds = Math.round((Date.now() - started) / 1000);
+  const stamp = meta.date.replace(/[-:]/g, '').replace(/\..*/, 'Z');
+  const file = join(RESULTS, `bench-${stamp}.json`);
+  writeFileSync(file, JSON.stringify({ meta, results, fsync }, null, 2) + '\n');
+  console.log(`\nmailflow vs Postfix ${meta.postfix}, ${meta.date}, node ${meta.node}, ${meta.cpus} CPUs, N=${N} (latency pass ${N_LAT}), 5 KB, smtp-source (new connection per message); ${meta.seconds} s\n`);
+  console.log(table(results));
+  if (fsync) {
+    console.log('\nfsync-family calls per message under strace -f (1 hop, 20 sessions):');
+    for (const s of fsync) console.log(`- ${s.side}: ${s.perMessage.toFixed(2)} per message (${s.calls} calls for ${s.messages} messages: ${s.detail})`);
+  }
+  console.log(`\nraw: bench/results/${file.split('/').pop()}`);
+  for (const l of ratioLines(results)) console.log(l);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err.stack ?? err);
+    process.exit(1);
+  },
+);
