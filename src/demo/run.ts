@@ -26,7 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
-import { withKeys } from '../cli/init.js';
+import { withKeys } from '../roles/keys.js';
 import { openQuarantine } from '../quarantine/store.js';
 import { quarantineDirFor, releaseMessage } from '../quarantine/release.js';
 import { releaseTarget } from '../roles/release-target.js';

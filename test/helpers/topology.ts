@@ -14,7 +14,7 @@ import { startRole, type RunningRole } from '../../src/roles/role.js';
 import { createSmtpSender } from '../../src/smtp/outbound/client.js';
 import type { SendResult } from '../../src/smtp/outbound/types.js';
 import { ensureCertificates } from '../../src/tls/certs.js';
-import { withKeys } from '../../src/cli/init.js';
+import { withKeys } from '../../src/roles/keys.js';
 import type { TraceEvent } from '../../src/trace/types.js';
 
 export interface Topology {
