@@ -71,7 +71,10 @@ export async function runDemo(opts: { dir?: string; keep?: boolean; progress?: (
   say(clamd ? `clamd     ${clamd.endpoint}  (EICAR-only database)` : 'clamd     not installed: the malware path is skipped (scripts/scanners.sh install)');
   // As `mailflow init -o` does: a local CA, role certificates and DKIM keys, their paths in the files.
   const hybridDoc = parseDocument(presetText('demo'));
-  if (clamd) hybridDoc.setIn(['gateway', 'filter'], hybridDoc.createNode({ clamd: { endpoint: clamd.endpoint } }));
+  if (clamd) hybridDoc.setIn(['gateway', 'filter', 'clamd'], hybridDoc.createNode({ endpoint: clamd.endpoint }));
+  // The gateway ARC-seals what it stamps; the hub trusts that sealer (EXO: Set-ArcConfig -ArcTrustedSealers).
+  hybridDoc.setIn(['gateway', 'filter', 'arcSeal'], hybridDoc.createNode({ domain: 'gateway.demo.test', selector: 'arc1', privateKey: 'keys/arc-gateway.demo.test.pem' }));
+  hybridDoc.setIn(['hub', 'filter', 'trustedArcSealers'], hybridDoc.createNode(['gateway.demo.test']));
   writeFileSync(join(workDir, 'mailflow.yaml'), await withKeys(hybridDoc.toString({ lineWidth: 0 }), join(workDir, 'mailflow.yaml')));
   // Scenario 2 in a folder of its own: its keys/ must not replace the hybrid roles' certificates.
   mkdirSync(join(workDir, 'scenario2'), { recursive: true });

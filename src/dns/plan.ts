@@ -66,6 +66,13 @@ export function planRecords(config: Config, opts: PlanOptions = {}): PlannedReco
   }
   // Keys for domains the hub does not accept (a sending subdomain, say) still need publishing.
   for (const key of config.dkim.filter((k) => !accepted.includes(k.domain))) out.push(dkimRecord(key, opts));
+  // ARC sealing keys (the gateway's): the receiving hub looks them up in the sealer's zone.
+  for (const [role, section] of [['gateway', config.gateway], ['hub', config.hub], ...config.onprem.map((o) => [o.name, o] as const)] as const) {
+    const seal = section.filter?.arcSeal;
+    if (!seal) continue;
+    const rec = dkimRecord({ domain: seal.domain, selector: seal.selector, role, privateKey: seal.privateKey } as DkimKey, opts);
+    out.push({ ...rec, purpose: `ARC sealing key of the ${role} (published in ${seal.domain}'s zone, which the ${role}'s operator runs)` });
+  }
   for (const host of roleHosts(config)) {
     const first = host.addresses[0];
     if (!first || !accepted.some((d) => inDomain(host.hostname, d))) continue;

@@ -1,6 +1,7 @@
 // What `mailflow init -o` makes for a topology: a local CA and a certificate per role (STARTTLS
 // everywhere, connector certificates), and a DKIM key for each signing entry that has none; their
 // paths are written into the YAML with its comments kept.
+import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseConfigText } from '../config/load.js';
@@ -29,6 +30,11 @@ export async function withKeys(text: string, file: string): Promise<string> {
     const path = role === 'gateway' || role === 'hub' ? [role, 'tls'] : ['onprem', config.onprem.findIndex((o) => o.name === role), 'tls'];
     const r = roleConfig(config, role);
     doc.setIn(path, doc.createNode({ cert: rel(c.cert), key: rel(c.key), ca: rel(certs.ca.cert), subject: r.tls.subject ?? r.hostname }));
+  }
+  // ARC sealing keys named in the config but not on disk yet.
+  for (const role of roles) {
+    const seal = roleConfig(config, role).filter?.arcSeal;
+    if (seal && !existsSync(resolve(base, seal.privateKey))) await generateDkimKey(resolve(base, seal.privateKey));
   }
   for (const [i, k] of config.dkim.entries()) {
     if (k.cname || k.publicKey || k.privateKey) continue;
