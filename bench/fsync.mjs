@@ -8,6 +8,7 @@ import { ensurePostfix, ensureStrace, createInstance, startInstance, stopInstanc
 import { startMailflow } from './lib/mailflow.mjs';
 import { startSink, waitCount } from './lib/sink.mjs';
 import { ADDR, PORT, SENDER, RELAY_RCPT } from './lib/topology.mjs';
+import { startBenchDns } from './lib/dns.mjs';
 import { descendants, killAllTracked, run, sleep, spawnTracked, stopChild } from './lib/proc.mjs';
 
 const M = Number(process.env.FSYNC_N ?? 1000);
@@ -53,6 +54,7 @@ async function traced(pids, out, work) {
 export async function fsyncCounts({ tmpRoot, log = () => {} }) {
   await ensureStrace(log);
   const results = [];
+  const dns = await startBenchDns();
   for (const side of ['mailflow', 'postfix']) {
     const base = mkdtempSync(join(tmpRoot, `fsync-${side}-`));
     chmodSync(base, 0o755);
@@ -87,6 +89,7 @@ export async function fsyncCounts({ tmpRoot, log = () => {} }) {
       rmSync(base, { recursive: true, force: true });
     }
   }
+  await dns.close();
   return results;
 }
 

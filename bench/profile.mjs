@@ -9,6 +9,7 @@ import { startMailflow } from './lib/mailflow.mjs';
 import { startSink, maildirCounter, waitCount } from './lib/sink.mjs';
 import { ADDR, PORT, SENDER, recipientFor } from './lib/topology.mjs';
 import { killAllTracked, run } from './lib/proc.mjs';
+import { startBenchDns } from './lib/dns.mjs';
 
 const [scenario = 'hop1', sessions = '20', n = '3000'] = process.argv.slice(2);
 const tmp = mkdtempSync('/var/tmp/mailflow-prof-');
@@ -19,8 +20,9 @@ process.on('exit', () => {
 });
 
 const profDir = join(tmp, 'prof');
+const dns = await startBenchDns();
 const sink = scenario === 'maildir' ? null : await startSink(ADDR.sink, PORT);
-const mf = await startMailflow(tmp, scenario, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], logLevel: process.env.LOG_LEVEL ?? 'info' });
+const mf = await startMailflow(tmp, scenario, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], logLevel: process.env.LOG_LEVEL ?? 'info', procs: process.env.MF_PROCS ?? 'one' });
 const counter = sink ?? maildirCounter(() => mf.maildirNew);
 const t0 = performance.now();
 const r = await run('smtp-source', ['-4', '-l', '5120', '-m', n, '-s', sessions, '-f', SENDER, '-t', recipientFor(scenario), `${ADDR.gateway}:${PORT}`]);
@@ -30,6 +32,7 @@ const t2 = await waitCount(counter, Number(n));
 console.log(`${scenario} s=${sessions} N=${n}: ingest ${(Number(n) / ((t1 - t0) / 1000)).toFixed(0)} msg/s, end-to-end ${t2 ? (Number(n) / ((t2 - t0) / 1000)).toFixed(0) : 'n/a'} msg/s, sink connections ${sink?.sessions() ?? '-'}`);
 await mf.stop();
 await sink?.stop();
+await dns.close();
 
 const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
 const p = JSON.parse(readFileSync(join(profDir, file), 'utf8'));

@@ -9,7 +9,8 @@
 //
 // Environment: N (messages per throughput run), N_LAT (messages of the latency pass), SESSIONS
 // ("1 20"), SCENARIOS ("hop1 hop3 maildir"), GREETING_MS (the gateway's pre-greeting pause for the
-// extra hop1 rows, default 100; 0 skips them), RUNS (repeat each run, default 1), LOG_LEVEL (mailflow's, info).
+// extra hop1 rows, default 100; 0 skips them), RUNS (repeat each run, default 1), LOG_LEVEL (mailflow's, info),
+// MF_PROCS (one: all roles in one `mailflow start`, the default; per-role: one process per role).
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePostfix, postfixVersion, createInstance, startInstance, stopInstance, queuedFiles, countFiles } from './lib/postfix.mjs';
@@ -20,15 +21,18 @@ import { ADDR, PORT, SENDER, recipientFor, MAILBOX_RCPT } from './lib/topology.m
 import { killAllTracked, portOpen, rssSampler, run, sleep } from './lib/proc.mjs';
 import { table, ratioLines } from './lib/report.mjs';
 import { fsyncCounts } from './fsync.mjs';
+import { startBenchDns } from './lib/dns.mjs';
 
 const env = process.env;
-const N = Number(env.N ?? 3000);
-const N_LAT = Number(env.N_LAT ?? 1000);
+const N = Number(env.N ?? 2000);
+const N_LAT = Number(env.N_LAT ?? 500);
 const SESSIONS = (env.SESSIONS ?? '1 20').split(/[\s,]+/).filter(Boolean).map(Number);
 const SCENARIOS = (env.SCENARIOS ?? 'hop1 hop3 maildir').split(/[\s,]+/).filter(Boolean);
 const GREETING_MS = Number(env.GREETING_MS ?? 100);
 const RUNS = Number(env.RUNS ?? 1);
 const LOG_LEVEL = env.LOG_LEVEL ?? 'info';
+/** mailflow roles in one process ('one', the default of `start`) or one process per role ('per-role'). */
+const MF_PROCS = env.MF_PROCS ?? 'one';
 const SIZE = 5120;
 const RESULTS = new URL('./results/', import.meta.url).pathname;
 const log = (s) => process.stderr.write(`[bench] ${s}\n`);
@@ -71,10 +75,10 @@ async function runOne({ side, scenario, sessions, greetingDelayMs = 0, n }) {
     if (scenario !== 'maildir') sink = counter = await startSink(ADDR.sink, PORT);
     let entry;
     if (side === 'mailflow') {
-      mf = await startMailflow(base, scenario, { greetingDelayMs, logLevel: LOG_LEVEL });
+      mf = await startMailflow(base, scenario, { greetingDelayMs, logLevel: LOG_LEVEL, procs: MF_PROCS });
       entry = ADDR.gateway;
       if (scenario === 'maildir') counter = maildirCounter(() => mf.maildirNew);
-      sampler = rssSampler(() => [mf.pid]);
+      sampler = rssSampler(() => mf.pids);
     } else {
       pf = postfixChain(base, scenario);
       for (const inst of [...pf].reverse()) await startInstance(inst);
@@ -107,7 +111,11 @@ async function runOne({ side, scenario, sessions, greetingDelayMs = 0, n }) {
     result.duplicates = Math.max(0, result.delivered - total);
     const mem = sampler.stop();
     sampler = null;
-    result.peakRss = side === 'mailflow' ? Math.max(mem.peakRss, mf.hwm()) : mem.peakRss;
+    // mailflow: the process's own high-water mark. Postfix: summed PSS of its processes (summed RSS,
+    // which counts shared pages once per process, is kept in the JSON as peakRssSum).
+    result.peakRssSum = mem.peakRss;
+    result.peakPssSum = mem.peakPss;
+    result.peakRss = side === 'mailflow' ? Math.max(mem.peakRss, mf.hwm()) : mem.peakPss;
     result.processes = mem.processes;
     if (side === 'postfix') result.leftInQueue = pf.reduce((a, i) => a + queuedFiles(i), 0);
     result.ok = result.lost === 0 && lat.refused === 0;
@@ -156,10 +164,12 @@ async function main() {
     scenarios: SCENARIOS,
     greetingDelayMs: GREETING_MS,
     logLevel: LOG_LEVEL,
+    mailflowProcesses: MF_PROCS,
     cpus: (await import('node:os')).cpus().length,
     loadavg: (await import('node:os')).loadavg(),
   };
   log(`N=${N} latency N=${N_LAT} sessions=${SESSIONS.join(',')} scenarios=${SCENARIOS.join(',')} postfix ${meta.postfix} node ${meta.node}`);
+  const dns = await startBenchDns();
   const results = [];
   for (const scenario of SCENARIOS) {
     for (const sessions of SESSIONS) {
@@ -175,14 +185,23 @@ async function main() {
       }
     }
   }
+  meta.dnsQueries = dns.queries.length;
+  await dns.close();
   let fsync = null;
-  if (process.argv.includes('--fsync')) fsync = await fsyncCounts({ tmpRoot, log });
+  if (process.argv.includes('--fsync')) {
+    try {
+      fsync = await fsyncCounts({ tmpRoot, log });
+    } catch (err) {
+      log(`fsync count failed: ${err.message}`);
+    }
+  }
   meta.seconds = Math.round((Date.now() - started) / 1000);
   const stamp = meta.date.replace(/[-:]/g, '').replace(/\..*/, 'Z');
   const file = join(RESULTS, `bench-${stamp}.json`);
   writeFileSync(file, JSON.stringify({ meta, results, fsync }, null, 2) + '\n');
   console.log(`\nmailflow vs Postfix ${meta.postfix}, ${meta.date}, node ${meta.node}, ${meta.cpus} CPUs, N=${N} (latency pass ${N_LAT}), 5 KB, smtp-source (new connection per message); ${meta.seconds} s\n`);
   console.log(table(results));
+  console.log('\n*memory: mailflow, peak RSS of its one process (VmHWM); Postfix, peak of the summed PSS of its processes. sink conns: connections the last hop opened to the sink. × = mailflow / Postfix, same scenario and sessions.');
   if (fsync) {
     console.log('\nfsync-family calls per message under strace -f (1 hop, 20 sessions):');
     for (const s of fsync) console.log(`- ${s.side}: ${s.perMessage.toFixed(2)} per message (${s.calls} calls for ${s.messages} messages: ${s.detail})`);

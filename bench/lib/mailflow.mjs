@@ -7,32 +7,40 @@ import { spawnTracked, stopChild, waitPort, statusField, sleep } from './proc.mj
 
 export const MAIN = new URL('../../dist/src/cli/main.js', import.meta.url).pathname;
 
-/** Starts the roles of `scenario` in one `mailflow start` process; resolves when the gateway listens. */
-export async function startMailflow(base, scenario, { greetingDelayMs = 0, logLevel = 'info', nodeArgs = [], wrap } = {}) {
+/**
+ * Starts the roles of `scenario`: in one `mailflow start` process (procs 'one', the default of
+ * `start`), or one process per role ('per-role', as the roles run on separate servers); resolves when
+ * every role listens.
+ */
+export async function startMailflow(base, scenario, { greetingDelayMs = 0, logLevel = 'info', nodeArgs = [], wrap, procs = 'one' } = {}) {
   const dir = join(base, `mf-${scenario}`);
   mkdirSync(dir, { recursive: true });
   const config = writeMailflowConfig(dir, scenario, { greetingDelayMs });
   const roles = rolesFor(scenario);
-  const args = [...nodeArgs, MAIN, 'start', '--config', config, '--log-level', logLevel, '--role', ...roles];
-  const [cmd, cmdArgs] = wrap ? wrap(process.execPath, args) : [process.execPath, args];
-  const child = spawnTracked(cmd, cmdArgs, { stderrFile: join(dir, 'mailflow.log'), cwd: dir });
-  const ports = roles.map((r) => ADDR[r]);
+  const groups = procs === 'per-role' ? roles.map((r) => [r]) : [roles];
+  const children = groups.map((group) => {
+    const args = [...nodeArgs, MAIN, 'start', '--config', config, '--log-level', logLevel, '--role', ...group];
+    const [cmd, cmdArgs] = wrap ? wrap(process.execPath, args) : [process.execPath, args];
+    return spawnTracked(cmd, cmdArgs, { stderrFile: join(dir, `mailflow-${group.join('-')}.log`), cwd: dir });
+  });
+  const stopAll = async () => {
+    for (const c of children) await stopChild(c, 15_000);
+    await sleep(50);
+  };
   try {
-    for (const host of ports) await waitPort(host, PORT, 30_000);
+    for (const r of roles) await waitPort(ADDR[r], PORT, 30_000);
   } catch (err) {
-    await stopChild(child, 2000);
-    throw new Error(`mailflow did not start (see ${join(dir, 'mailflow.log')}): ${err.message}`);
+    await stopAll();
+    throw new Error(`mailflow did not start (see the logs in ${dir}): ${err.message}`);
   }
   return {
-    child,
+    children,
     dir,
-    pid: child.pid,
+    pid: children[0].pid,
+    pids: children.map((c) => c.pid),
     maildirNew: join(dir, 'data', 'onprem', 'mailboxes', MAILBOX_RCPT, 'new'),
-    /** Peak RSS of the process (the kernel's high-water mark). */
-    hwm: () => statusField(child.pid, 'VmHWM'),
-    async stop() {
-      await stopChild(child, 15_000);
-      await sleep(50);
-    },
+    /** Peak RSS: the kernel's high-water mark, summed over the processes. */
+    hwm: () => children.reduce((a, c) => a + statusField(c.pid, 'VmHWM'), 0),
+    stop: stopAll,
   };
 }

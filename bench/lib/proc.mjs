@@ -137,20 +137,32 @@ export function alive(pid) {
   }
 }
 
+/** Proportional set size (shared pages split among their users), from smaps_rollup. */
+export function pss(pid) {
+  try {
+    const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
- * Samples the summed RSS of a process tree every intervalMs; `roots()` names the tree's top PIDs.
- * Postfix's figure is a sum over its processes (shared pages counted in each), so it is an upper bound.
+ * Samples a process tree every intervalMs (`roots()` names its top PIDs): the peak of the summed RSS
+ * (shared pages counted in every process: an upper bound for many processes) and of the summed PSS
+ * (shared pages split: the fair figure for Postfix's ~20 processes).
  */
 export function rssSampler(roots, intervalMs = 250) {
-  let peak = 0;
-  let procsAtPeak = 0;
+  let peakRss = 0;
+  let peakPss = 0;
+  let processes = 0;
   const sample = () => {
     const pids = descendants(roots());
-    const sum = pids.reduce((a, p) => a + statusField(p, 'VmRSS'), 0);
-    if (sum > peak) {
-      peak = sum;
-      procsAtPeak = pids.length;
-    }
+    const rss = pids.reduce((a, p) => a + statusField(p, 'VmRSS'), 0);
+    const ps = pids.reduce((a, p) => a + pss(p), 0);
+    peakRss = Math.max(peakRss, rss);
+    peakPss = Math.max(peakPss, ps);
+    processes = Math.max(processes, pids.length);
   };
   sample();
   const timer = setInterval(sample, intervalMs);
@@ -158,7 +170,7 @@ export function rssSampler(roots, intervalMs = 250) {
     stop() {
       clearInterval(timer);
       sample();
-      return { peakRss: peak, processes: procsAtPeak };
+      return { peakRss, peakPss, processes };
     },
   };
 }

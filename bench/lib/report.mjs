@@ -26,7 +26,7 @@ export function ratio(results, r, field) {
 
 export function table(results) {
   const rows = [
-    '| scenario | sessions | side | N | ingest msg/s | end-to-end msg/s | dot→250 p50 / p99 ms | peak RSS MB | lost | sink conns | ingest × | end-to-end × |',
+    '| scenario | sessions | side | N | ingest msg/s | end-to-end msg/s | dot→250 p50 / p99 ms | peak memory MB* | lost | sink conns | ingest × | end-to-end × |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {

@@ -9,9 +9,12 @@ export const ADDR = {
   hub: '127.0.0.62',
   onprem: '127.0.0.63',
   sink: '127.0.0.69',
+  /** The bench's loopback DNS server (bench/lib/dns.mjs): every lookup mailflow makes goes here. */
+  dns: '127.0.0.68',
   pf: ['127.0.0.71', '127.0.0.72', '127.0.0.73'],
 };
 export const PORT = 2525;
+export const DNS_PORT = 5354;
 export const SENDER = 'loadgen@bench.test';
 /** Relayed to the sink (scenarios 1 and 2): homed on an on-prem server "sink" that is the smtp-sink. */
 export const RELAY_RCPT = 'user@bench.test';
@@ -82,6 +85,11 @@ limits:
   maxConnectionsPerIp: 100
 queue:
   concurrency: ${concurrency}
+# Filtering (SPF/DKIM/DMARC at the gateway and the hub) stays on, as deployed: its lookups go to the
+# bench's loopback DNS server, never to the system resolver.
+dns:
+  servers: ['${ADDR.dns}:${DNS_PORT}']
+  timeout: 2s
 smtpPort: ${PORT}
 dataDir: ./data
 `;

@@ -73,7 +73,8 @@ export function startDeliveryWorker(opts: WorkerOptions): DeliveryWorker {
       const free = opts.concurrency - inFlight;
       if (free > 0) {
         const now = opts.clock();
-        const jobs = opts.queue.claimDue(now, free * 4, leaseMs);
+        // Claim no more rows than free slots: every claimed group starts now, and `concurrency` holds.
+        const jobs = opts.queue.claimDue(now, free, leaseMs);
         for (const group of groupJobs(opts.config, opts.role, jobs)) void run(group);
       }
       const next = opts.queue.nextDueAt();

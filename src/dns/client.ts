@@ -18,14 +18,23 @@ export interface ResolverOptions {
   tries?: number;
   /** Keep answers for this resolver's lifetime (default off: callers such as SPF memoize per check). */
   cache?: boolean;
+  /**
+   * Keep answers this long (ms) instead: what a long-running role uses, so the SPF/DMARC records of a
+   * busy sender are not fetched for every message. Record TTLs are not read; keep this below them.
+   */
+  cacheMs?: number;
 }
+
+/** More cached names than this and the cache starts over (a bound, not an LRU). */
+const MAX_CACHED = 10_000;
 
 export function createResolver(opts: ResolverOptions): Resolver {
   const servers = (opts.servers.length ? opts.servers : systemNameservers()).map(toServer);
   if (servers.length === 0) throw new Error('no DNS servers given and none found in /etc/resolv.conf');
   const timeoutMs = opts.timeoutMs ?? 2000;
   const tries = Math.max(1, opts.tries ?? 1);
-  const cache = opts.cache ? new Map<string, Promise<DnsResult>>() : null;
+  const cacheMs = opts.cacheMs ?? (opts.cache ? Infinity : 0);
+  const cache = cacheMs > 0 ? new Map<string, { until: number; answer: Promise<DnsResult> }>() : null;
 
   async function ask<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>> {
     const problem = nameProblem(name);
@@ -46,16 +55,17 @@ export function createResolver(opts: ResolverOptions): Resolver {
     query<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>> {
       if (!cache) return ask(name, type);
       const key = `${type} ${name.toLowerCase()}`;
-      let hit = cache.get(key) as Promise<DnsResult<T>> | undefined;
-      if (!hit) {
-        hit = ask(name, type);
-        cache.set(key, hit);
-        // temporary failures are not remembered
-        void hit.then((r) => {
-          if (r.status !== 'ok' && r.status !== 'nxdomain' && r.status !== 'nodata') cache.delete(key);
-        });
-      }
-      return hit;
+      const now = Date.now();
+      const entry = cache.get(key);
+      if (entry && entry.until > now) return entry.answer as Promise<DnsResult<T>>;
+      if (cache.size >= MAX_CACHED) cache.clear();
+      const answer = ask(name, type);
+      cache.set(key, { until: now + cacheMs, answer });
+      // temporary failures are not remembered
+      void answer.then((r) => {
+        if (r.status !== 'ok' && r.status !== 'nxdomain' && r.status !== 'nodata' && cache.get(key)?.answer === answer) cache.delete(key);
+      });
+      return answer;
     },
   };
 }

@@ -69,7 +69,8 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   const clock = opts.clock ?? Date.now;
   const listen = parseEndpoint(r.listen)!;
   const tls = await tlsMaterialFor(config, baseDir, role);
-  const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout });
+  // A short answer cache: the filters ask for the same SPF/DMARC records for every message of a sender.
+  const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: 30_000 });
   const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
   const sender = createSmtpSender({ logger: opts.logger });
   const filter = createFilterStage({ config, baseDir, role, hostname: r.hostname, dataDir, resolver });

@@ -34,7 +34,8 @@ test('a refused connection defers (4.4.316), and the retry delivers once the hos
 
   const later = await startInternet({ host: `${t.net}.9`, port: t.loaded.config.smtpPort, hostname: 'mx.later.test', domains: ['later.test'], dataDir: join(t.dir, 'later') });
   try {
-    const ev = await t.waitFor({ messageId: 'retry1@test' }, () => later.sink.list('pat@later.test').length > 0, 20_000);
+    // The sink has the message before the hub records its SEND (the 250 comes first): wait for both.
+    const ev = await t.waitFor({ messageId: 'retry1@test' }, (e) => later.sink.list('pat@later.test').length > 0 && e.some((x) => x.type === 'SEND' && x.role === 'hub'), 20_000);
     assert.equal(later.sink.list('pat@later.test').length, 1, 'delivered exactly once after the retry');
     assert.ok(ev.some((e) => e.type === 'SEND' && e.role === 'hub' && /^250/.test(e.reply ?? '')));
     assert.equal(t.roles.get('hub')!.queue.list({ recipient: 'pat@later.test', status: ['delivered'] }).length, 1);
