@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { roleDataDir, roleNames } from '../roles/names.js';
 import { formatTrace } from '../trace/format.js';
+import { mergeTraces } from '../trace/merge.js';
 import { openTraceStore } from '../trace/sqlite-trace.js';
 import type { TraceEvent, TraceQuery } from '../trace/types.js';
 import { CliExit, loadConfigOrExit, printJson, runCommand } from './common.js';
@@ -13,18 +14,12 @@ import { CliExit, loadConfigOrExit, printJson, runCommand } from './common.js';
 /** Events from every role's store that match, in time order (used by the CLI and the demo). */
 export function collectTrace(config: Config, baseDir: string, q: TraceQuery, extraDirs: { role: string; dir: string }[] = []): TraceEvent[] {
   const dirs = [...roleNames(config).map((role) => ({ role, dir: roleDataDir(config, baseDir, role) })), ...extraDirs];
-  const events: TraceEvent[] = [];
-  for (const { dir } of dirs) {
-    const file = join(dir, 'trace.db');
-    if (!existsSync(file)) continue;
-    const store = openTraceStore({ file });
-    try {
-      events.push(...store.query(q));
-    } finally {
-      store.close();
-    }
+  const stores = dirs.map(({ dir }) => join(dir, 'trace.db')).filter((file) => existsSync(file)).map((file) => openTraceStore({ file }));
+  try {
+    return mergeTraces(stores, q);
+  } finally {
+    for (const s of stores) s.close();
   }
-  return events.sort((a, b) => a.at - b.at);
 }
 
 export function register(program: Command): void {

@@ -17,6 +17,7 @@ import { resolveNextHops } from '../smtp/outbound/mx.js';
 import { formatReply } from '../smtp/replies.js';
 import { ensureCertificates } from '../tls/certs.js';
 import { openTraceStore } from '../trace/sqlite-trace.js';
+import { mergeSorted } from '../trace/merge.js';
 import type { TraceEvent } from '../trace/types.js';
 import { startInternet } from './internet.js';
 import { DEMO_PATHS, EICAR_B64, type DemoPath } from './paths.js';
@@ -174,7 +175,7 @@ async function entryTarget(loaded: LoadedConfig, path: DemoPath, resolver: Retur
 }
 
 function readTrace(dirs: string[], filter: (e: TraceEvent) => boolean, messageId: string, recipient: string, window: [number, number]): TraceEvent[] {
-  const out: TraceEvent[] = [];
+  const lists: TraceEvent[][] = [];
   for (const dir of dirs) {
     let store;
     try {
@@ -183,14 +184,14 @@ function readTrace(dirs: string[], filter: (e: TraceEvent) => boolean, messageId
       continue;
     }
     try {
-      out.push(...store.query({ messageId }).filter(filter));
       // Refusals at RCPT time have no message id yet: match them by recipient within this send's window.
-      out.push(...store.query({ recipient }).filter((e) => !e.messageId && e.at >= window[0] && e.at <= window[1]));
+      const byRecipient = store.query({ recipient }).filter((e) => !e.messageId && e.at >= window[0] && e.at <= window[1]);
+      lists.push(mergeSorted([store.query({ messageId }).filter(filter), byRecipient]));
     } finally {
       store.close();
     }
   }
-  return out.sort((a, b) => a.at - b.at);
+  return mergeSorted(lists);
 }
 
 interface Sent {

@@ -9,7 +9,14 @@ export function mergeTraces(stores: readonly TraceStore[], q: TraceQuery): Trace
   return q.limit !== undefined ? merged.slice(0, q.limit) : merged;
 }
 
-/** k-way merge of lists that are each sorted by `at`; stable across lists and within each. */
+/**
+ * Within one millisecond a role's SEND and the next role's RECEIVE can share a timestamp (pooled
+ * connections on loopback): at equal times, what a sender records goes before what a receiver records.
+ */
+const SENDER_SIDE = new Set(['SEND', 'DEFER', 'FAIL', 'DSN']);
+const rank = (e: TraceEvent) => (SENDER_SIDE.has(e.type) ? 0 : 1);
+
+/** k-way merge of lists that are each sorted by `at`; stable within each list. */
 export function mergeSorted(lists: readonly TraceEvent[][]): TraceEvent[] {
   const pos = lists.map(() => 0);
   const out: TraceEvent[] = [];
@@ -17,7 +24,9 @@ export function mergeSorted(lists: readonly TraceEvent[][]): TraceEvent[] {
     let best = -1;
     for (let i = 0; i < lists.length; i++) {
       const e = lists[i]![pos[i]!];
-      if (e && (best < 0 || e.at < lists[best]![pos[best]!]!.at)) best = i;
+      if (!e) continue;
+      const b = best < 0 ? undefined : lists[best]![pos[best]!]!;
+      if (!b || e.at < b.at || (e.at === b.at && rank(e) < rank(b))) best = i;
     }
     if (best < 0) return out;
     out.push(lists[best]![pos[best]!++]!);
