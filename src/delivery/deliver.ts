@@ -8,7 +8,7 @@ import type { MailboxStore } from '../mailbox/types.js';
 import { buildDsn, shouldSendDsn } from '../queue/dsn.js';
 import { lifetimeFor, nextStep } from '../queue/retry.js';
 import type { Job, QueueStore } from '../queue/types.js';
-import { decideAt, type RouteAction, type RouteDecision } from '../routing/decide.js';
+import type { RouteAction, RouteDecision } from '../routing/decide.js';
 import type { TlsMaterial } from '../roles/tls-material.js';
 import { headerBlock } from '../roles/message-id.js';
 import { formatReply, reply, type Reply } from '../smtp/replies.js';
@@ -39,14 +39,9 @@ export interface DeliveryDeps {
   dkimKeys?: DkimSigningKey[];
 }
 
-export async function deliverGroup(deps: DeliveryDeps, group: Job[]): Promise<void> {
-  const first = group[0]!;
-  const msg = first.message;
-  const decision = decideAt(deps.config, deps.role, {
-    sender: msg.sender,
-    recipient: first.row.recipient,
-    arrivedFrom: msg.meta.arrivedFrom as string | undefined,
-  });
+/** `decision` is routing's answer for the group (see group.ts), made once when the jobs were grouped. */
+export async function deliverGroup(deps: DeliveryDeps, group: Job[], decision: RouteDecision): Promise<void> {
+  const msg = group[0]!.message;
   const a = decision.action;
   if (a.kind === 'mailbox') return toMailbox(deps, group, decision, a.role);
   if (a.kind === 'reject') return settle(deps, group, decision, group.map((j) => ({ recipient: j.row.recipient, kind: 'failed', reply: reply(a.reply) })), undefined);

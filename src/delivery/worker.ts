@@ -4,7 +4,7 @@
 import type { Job, QueueStore } from '../queue/types.js';
 import type { Logger } from 'pino';
 import { deliverGroup, type DeliveryDeps } from './deliver.js';
-import { groupJobs } from './group.js';
+import { groupJobs, type JobGroup } from './group.js';
 
 export interface WorkerOptions extends DeliveryDeps {
   queue: QueueStore;
@@ -49,13 +49,13 @@ export function startDeliveryWorker(opts: WorkerOptions): DeliveryWorker {
     for (const w of idleWaiters.splice(0)) w();
   };
 
-  async function run(group: Job[]) {
+  async function run(group: JobGroup) {
     inFlight++;
     try {
-      await deliverGroup(opts, group);
+      await deliverGroup(opts, group.jobs, group.decision);
     } catch (err) {
       // A bug, not a remote failure: leave the rows leased; they come back when the lease ends.
-      opts.logger?.error({ err, queueId: group[0]?.message.queueId }, 'delivery failed unexpectedly');
+      opts.logger?.error({ err, queueId: group.jobs[0]?.message.queueId }, 'delivery failed unexpectedly');
     } finally {
       inFlight--;
       kick();

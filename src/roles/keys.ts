@@ -8,6 +8,7 @@ import { parseConfigText } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ensureCertificates, generateDkimKey } from '../tls/certs.js';
 import { roleConfig, roleNames } from './names.js';
+import { certificateName } from '../routing/hosts.js';
 
 /** Generate the keys next to the config file and point the config at them; comments are kept. */
 export async function withKeys(text: string, file: string): Promise<string> {
@@ -21,7 +22,7 @@ export async function withKeys(text: string, file: string): Promise<string> {
     roles.map((role) => {
       const r = roleConfig(config, role);
       const ips = [...r.addresses, r.listen.split(':')[0]!].filter((h) => /^\d+\.\d+\.\d+\.\d+$/.test(h) && h !== '0.0.0.0');
-      return { name: role, subject: r.tls.subject ?? r.hostname, altNames: [r.hostname], ips: [...new Set(ips)] };
+      return { name: role, subject: certificateName(r), altNames: [r.hostname], ips: [...new Set(ips)] };
     }),
   );
   const doc = parseDocument(text);
@@ -29,7 +30,7 @@ export async function withKeys(text: string, file: string): Promise<string> {
     const c = certs.certs[role]!;
     const path = role === 'gateway' || role === 'hub' ? [role, 'tls'] : ['onprem', config.onprem.findIndex((o) => o.name === role), 'tls'];
     const r = roleConfig(config, role);
-    doc.setIn(path, doc.createNode({ cert: rel(c.cert), key: rel(c.key), ca: rel(certs.ca.cert), subject: r.tls.subject ?? r.hostname }));
+    doc.setIn(path, doc.createNode({ cert: rel(c.cert), key: rel(c.key), ca: rel(certs.ca.cert), subject: certificateName(r) }));
   }
   // ARC sealing keys named in the config but not on disk yet.
   for (const role of roles) {

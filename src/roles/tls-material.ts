@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ensureCertificates } from '../tls/certs.js';
 import { roleConfig } from './names.js';
+import { certificateName } from '../routing/hosts.js';
 
 export interface TlsMaterial {
   key: string;
@@ -16,7 +17,7 @@ export interface TlsMaterial {
 
 export async function tlsMaterialFor(config: Config, baseDir: string, role: string): Promise<TlsMaterial> {
   const r = roleConfig(config, role);
-  const subject = r.tls.subject ?? r.hostname;
+  const subject = certificateName(r);
   const read = (p: string) => readFileSync(resolve(baseDir, p), 'utf8');
   if (r.tls.cert && r.tls.key) {
     return { key: read(r.tls.key), cert: read(r.tls.cert), ca: r.tls.ca ? read(r.tls.ca) : undefined, subject };

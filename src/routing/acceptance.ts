@@ -6,6 +6,7 @@ import { classifyClient, hubIsLocked, type ClientClass, type ClientFacts } from 
 import { decideAt } from './decide.js';
 import { acceptedDomainFor, domainOf, isAccepted, matchesDomainPattern } from './domains.js';
 import { ipInAny, normalizeIp } from './ip.js';
+import { certificateName } from './hosts.js';
 
 /** Where a client stands relative to a role, decided once per session. */
 export interface ClientStanding {
@@ -27,7 +28,7 @@ function roleAddresses(config: Config, role: string): string[] {
 function roleCertNames(config: Config, role: string): string[] {
   const r = role === 'gateway' ? config.gateway : role === 'hub' ? config.hub : config.onprem.find((o) => o.name === role);
   if (!r) return [];
-  return [r.tls.subject ?? r.hostname].map((n) => n.toLowerCase());
+  return [certificateName(r).toLowerCase()];
 }
 
 /** Is the client one of our own roles (by verified certificate name, else by address)? */

@@ -6,7 +6,7 @@ import type { TlsPolicy } from '../smtp/outbound/types.js';
 import { classifyClient, hubIsLocked, selectOutboundConnector } from './connectors.js';
 import { resolveRecipient, type RecipientHome } from './directory.js';
 import { domainOf } from './domains.js';
-import { resolveHostRef, type HostRef } from './hosts.js';
+import { certificateName, resolveHostRef, type HostRef } from './hosts.js';
 
 export type RouteAction =
   | { kind: 'mailbox'; role: string; address: string }
@@ -73,7 +73,7 @@ function decideGateway(config: Config, input: RouteInput, home: RecipientHome): 
     return { action: { kind: 'reject', reply: 'RECIPIENT_NOT_FOUND' }, rule: 'gateway.validateRecipients', reason: `${input.recipient.toLowerCase()} is in no mailbox list or rule of the directory the gateway validates against`, home };
   }
   const target = resolveHostRef(config, g.deliverTo ?? 'hub');
-  const facts = { ip: g.addresses[0] ?? '', certNames: [g.tls.subject ?? g.hostname], tls: true };
+  const facts = { ip: g.addresses[0] ?? '', certNames: [certificateName(g)], tls: true };
   const cls = classifyClient(config, facts);
   if (cls.kind === 'anonymous' && hubIsLocked(config)) {
     return { action: { kind: 'reject', reply: 'HUB_LOCKED' }, rule: 'hub.inboundConnectors', reason: `the hub is locked to its gateway but no partner connector matches the gateway (${cls.reason})`, home };
@@ -129,7 +129,7 @@ function decideOnprem(config: Config, role: string, input: RouteInput, home: Rec
     return { action: { kind: 'reject', reply: 'MAILBOX_UNKNOWN' }, rule: home.rule, reason: `${input.recipient} has no mailbox on ${role}, which is authoritative for the internal-relay remainder`, home };
   }
   const target = resolveHostRef(config, server.smartHost);
-  const facts = { ip: server.addresses[0] ?? '', certNames: [server.tls.subject ?? server.hostname], tls: true };
+  const facts = { ip: server.addresses[0] ?? '', certNames: [certificateName(server)], tls: true };
   const cls = target.role === 'hub' ? classifyClient(config, facts) : undefined;
   const connector = cls?.kind === 'connector' ? { name: cls.connector.name, direction: 'inbound' as const, type: cls.connector.type } : undefined;
   const why = home.kind === 'external' ? `${domainOf(input.recipient)} is outside the organization` : home.reason;

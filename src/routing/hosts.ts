@@ -32,3 +32,8 @@ export function resolveHostRef(config: Config, target: string): HostRef {
   const ep = parseEndpoint(target, config.smtpPort) ?? { host: target, port: config.smtpPort };
   return { ...ep, role: roleOfHost(config, ep.host) };
 }
+
+/** The name a role's certificate carries, which hub connectors match: `tls.subject`, else its host name. */
+export function certificateName(role: { hostname: string; tls: { subject?: string } }): string {
+  return role.tls.subject ?? role.hostname;
+}
