@@ -22,7 +22,7 @@ process.on('exit', () => {
 const profDir = join(tmp, 'prof');
 const dns = await startBenchDns();
 const sink = scenario === 'maildir' ? null : await startSink(ADDR.sink, PORT);
-const mf = await startMailflow(tmp, scenario, { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], logLevel: process.env.LOG_LEVEL ?? 'info', procs: process.env.MF_PROCS ?? 'one' });
+const mf = await startMailflow(tmp, scenario, { filtering: process.env.FILTERING !== 'off', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], logLevel: process.env.LOG_LEVEL ?? 'info', procs: process.env.MF_PROCS ?? 'one' });
 const counter = sink ?? maildirCounter(() => mf.maildirNew);
 const t0 = performance.now();
 const r = await run('smtp-source', ['-4', '-l', '5120', '-m', n, '-s', sessions, '-f', SENDER, '-t', recipientFor(scenario), `${ADDR.gateway}:${PORT}`]);
@@ -64,5 +64,36 @@ for (const [id, t] of time) {
 }
 const top = (m, count, filter = () => true) =>
   [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-console.log(`\nmain thread: ${(total / 1e6).toFixed(1)} s sampled\n\nself time by function\n${top(selfFn, 25)}\n\nself time by file\n${top(selfFile, 15)}\n\ninclusive, mailflow code\n${top(incl, 45, (k) => / src\//.test(k))}`);
+// Time by subsystem: a sample belongs to the first category (in this order) that any frame of its stack matches.
+const CATEGORIES = [
+  ['filter (auth, scanners)', /src\/filter\/|src\/roles\/filtering|mailauth\//],
+  ['queue (SQLite, WAL sync)', /src\/queue\//],
+  ['trace', /src\/trace\//],
+  ['delivery + outbound SMTP', /src\/delivery\/|src\/smtp\/outbound\/|nodemailer\//],
+  ['routing/policy', /src\/roles\/policy|src\/routing\//],
+  ['inbound SMTP', /src\/smtp\/inbound\/|smtp-server\//],
+  ['logging', /pino|sonic-boom/],
+  ['dns', /src\/dns\//],
+];
+const byCat = new Map();
+for (const [id, t] of time) {
+  const urls = [];
+  for (let cur = id; cur !== undefined; cur = parent.get(cur)) urls.push(byId.get(cur).callFrame.url + ' ' + byId.get(cur).callFrame.functionName);
+  const fn = byId.get(id).callFrame.functionName;
+  const cat = fn === '(idle)' ? 'idle' : fn === '(garbage collector)' ? 'gc' : (CATEGORIES.find(([, re]) => urls.some((u) => re.test(u)))?.[0] ?? 'other (net, timers, runtime)');
+  add(byCat, cat, t);
+}
+// Who calls the costliest leaf functions: the three nearest callers' frames, by time.
+const callers = new Map();
+for (const [id, t] of time) {
+  const leaf = key(byId.get(id).callFrame);
+  const chain = [];
+  for (let cur = parent.get(id); cur !== undefined && chain.length < 3; cur = parent.get(cur)) chain.push(key(byId.get(cur).callFrame).replace(/ \S+$/, (m) => m.replace(/^.*\//, ' ')));
+  const m = callers.get(leaf) ?? new Map();
+  m.set(chain.join(' < '), (m.get(chain.join(' < ')) ?? 0) + t);
+  callers.set(leaf, m);
+}
+const topLeaves = [...selfFn].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k]) => k);
+const callerText = topLeaves.map((k) => `${k}\n${top(callers.get(k), 4).replace(/^/gm, '    ')}`).join('\n');
+console.log(`\nmain thread: ${(total / 1e6).toFixed(1)} s sampled\n\nby subsystem\n${top(byCat, 12)}\n\nself time by function\n${top(selfFn, 25)}\n\nself time by file\n${top(selfFile, 15)}\n\ninclusive, mailflow code\n${top(incl, 45, (k) => / src\//.test(k))}\n\ncallers of the costliest functions\n${callerText}`);
 process.exit(0);

@@ -12,10 +12,10 @@ export const MAIN = new URL('../../dist/src/cli/main.js', import.meta.url).pathn
  * `start`), or one process per role ('per-role', as the roles run on separate servers); resolves when
  * every role listens.
  */
-export async function startMailflow(base, scenario, { greetingDelayMs = 0, logLevel = 'info', nodeArgs = [], wrap, procs = 'one' } = {}) {
-  const dir = join(base, `mf-${scenario}`);
+export async function startMailflow(base, scenario, { greetingDelayMs = 0, filtering = true, logLevel = 'info', nodeArgs = [], wrap, procs = 'one' } = {}) {
+  const dir = join(base, `mf-${scenario}${filtering ? '' : '-nofilter'}${greetingDelayMs ? `-greet${greetingDelayMs}` : ''}`);
   mkdirSync(dir, { recursive: true });
-  const config = writeMailflowConfig(dir, scenario, { greetingDelayMs });
+  const config = writeMailflowConfig(dir, scenario, { greetingDelayMs, filtering });
   const roles = rolesFor(scenario);
   const groups = procs === 'per-role' ? roles.map((r) => [r]) : [roles];
   const children = groups.map((group) => {

@@ -27,7 +27,7 @@ const ep = (host) => `${host}:${PORT}`;
  * scenario: 'hop1' (gateway → sink), 'hop3' (gateway → hub → on-prem → sink), 'maildir'
  * (gateway → hub → on-prem Maildir). greetingDelay applies to the internet-facing gateway only.
  */
-export function mailflowConfig(scenario, { greetingDelayMs = 0, concurrency = 20 } = {}) {
+export function mailflowConfig(scenario, { greetingDelayMs = 0, concurrency = 20, filtering = true } = {}) {
   const hop1 = scenario === 'hop1';
   const maildir = scenario === 'maildir';
   // hop1: the gateway's next hop ("the hub") is the sink itself.
@@ -46,6 +46,11 @@ gateway:
   deliverTo: '${gatewayNext}'
   filtering: true
   validateRecipients: true
+${filtering ? '' : `  # "filters off" rows: the same store-and-forward work as the Postfix hops (no SPF/DKIM/DMARC,
+  # no content checks); the default rows keep them on.
+  filter:
+    enabled: false
+`}
 hub:
   hostname: hub.bench.test
   addresses: [${ADDR.hub}]

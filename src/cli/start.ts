@@ -18,7 +18,20 @@ export function register(program: Command): void {
         const known = roleNames(loaded.config);
         const wanted = opts.role ?? known;
         for (const r of wanted) if (!known.includes(r)) throw new CliExit(2, `unknown role "${r}" (known: ${known.join(', ')})`);
-        const logger = pino({ level: opts.logLevel }, pino.destination(2));
+        // Buffered, written off the event loop: a synchronous write per log line was a syscall per
+        // line on the relay's only thread. Lines wait at most a second (the interval below).
+        const dest = pino.destination({ dest: 2, minLength: 8192, sync: false });
+        const logger = pino({ level: opts.logLevel }, dest);
+        const flushLog = () => {
+          try {
+            dest.flushSync();
+          } catch {
+            /* nothing buffered, or still opening */
+          }
+        };
+        const flusher = setInterval(() => dest.flush(), 1000);
+        flusher.unref();
+        process.once('exit', flushLog);
         const running: RunningRole[] = [];
         try {
           for (const r of wanted) {
@@ -28,10 +41,12 @@ export function register(program: Command): void {
           }
         } catch (err) {
           await Promise.all(running.map((r) => r.stop(1000)));
+          flushLog();
           throw new CliExit(1, (err as Error).message);
         }
         // Every listener of this process is up: now the queues may deliver (to each other too).
         for (const r of running) r.startDelivery();
+        flushLog(); // whoever waits for "role started" sees it now
         await new Promise<void>((resolve) => {
           const stop = (sig: string) => {
             logger.info({ signal: sig }, 'stopping: finishing sessions in flight, the queue stays on disk');
@@ -42,6 +57,8 @@ export function register(program: Command): void {
         });
         await Promise.all(running.map((r) => r.stop(10_000)));
         logger.info('stopped');
+        clearInterval(flusher);
+        flushLog();
         return 0;
       }),
     );

@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import { deliverGroup, type DeliveryDeps } from './deliver.js';
 import { groupJobs, type JobGroup } from './group.js';
 
+/** How long a claimed row is ours; the queue's handoff leases fresh rows for the same time. */
+export const DEFAULT_LEASE_MS = 10 * 60_000;
+
 export interface WorkerOptions extends DeliveryDeps {
   queue: QueueStore;
   concurrency: number;
@@ -26,7 +29,7 @@ export interface DeliveryWorker {
 }
 
 export function startDeliveryWorker(opts: WorkerOptions): DeliveryWorker {
-  const leaseMs = opts.leaseMs ?? 10 * 60_000;
+  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   const maxIdleMs = opts.maxIdleMs ?? 1000;
   let inFlight = 0;
   let stopped = false;

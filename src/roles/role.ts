@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { parseEndpoint } from '../config/schema.js';
 import { createResolver } from '../dns/client.js';
 import type { Resolver } from '../dns/types.js';
-import { startDeliveryWorker, type DeliveryWorker } from '../delivery/worker.js';
+import { DEFAULT_LEASE_MS, startDeliveryWorker, type DeliveryWorker } from '../delivery/worker.js';
 import { openMaildirStore } from '../mailbox/maildir.js';
 import type { MailboxStore } from '../mailbox/types.js';
 import { openSqliteQueue } from '../queue/sqlite-store.js';
@@ -57,7 +57,8 @@ export function roleStores(loaded: LoadedConfig, role: string, clock: () => numb
   mkdirSync(dataDir, { recursive: true });
   return {
     dataDir,
-    queue: openSqliteQueue({ dir: join(dataDir, 'queue'), clock }),
+    // Fresh mail goes from the commit straight to this process's workers (see HANDOFF in sqlite-store.ts).
+    queue: openSqliteQueue({ dir: join(dataDir, 'queue'), clock, handoff: { leaseMs: DEFAULT_LEASE_MS } }),
     trace: openTraceStore({ file: join(dataDir, 'trace.db') }),
     mailboxes: openMaildirStore(join(dataDir, 'mailboxes')),
   };

@@ -419,7 +419,7 @@ describe('TLS policies', () => {
 });
 
 describe('connection reuse', () => {
-  test('20 sequential sends to one target use 1 connection (RSET between messages)', async () => {
+  test('20 sequential sends to one target use 1 connection', async () => {
     const rx = await startReceiver({ tls: server });
     const sender = newSender();
     try {
@@ -434,6 +434,65 @@ describe('connection reuse', () => {
     } finally {
       await sender.close();
       await rx.close();
+    }
+  });
+
+  // A server that logs every command, and on its first connection drops the second transaction
+  // silently (no reply to MAIL FROM): what a server that closed an idle connection looks like when our
+  // command crossed its FIN.
+  async function commandLogger(dropSecondMail: boolean) {
+    const verbs: string[] = [];
+    let conn = 0;
+    const srv = await startScripted(async (socket, lines) => {
+      const mine = ++conn;
+      let mails = 0;
+      socket.write('220 log.test ESMTP\r\n');
+      for (;;) {
+        const l = await lines.line();
+        if (l === null) return;
+        const verb = l.split(/[ :]/)[0]!.toUpperCase();
+        verbs.push(`${mine}:${verb}`);
+        if (verb === 'EHLO') socket.write(ehloReply(['PIPELINING']));
+        else if (verb === 'MAIL' && dropSecondMail && mine === 1 && ++mails === 2) return void socket.destroy();
+        else if (verb === 'MAIL' || verb === 'RCPT' || verb === 'RSET') socket.write('250 2.0.0 OK\r\n');
+        else if (verb === 'DATA') {
+          socket.write('354 go\r\n');
+          for (let i = 0; i < 100; i++) if ((await lines.line()) === '.') break;
+          socket.write('250 2.0.0 queued\r\n');
+        } else if (verb === 'QUIT') return void socket.end('221 bye\r\n');
+      }
+    });
+    return { srv, verbs };
+  }
+
+  test('a connection whose last transaction just completed is reused without RSET', async () => {
+    const { srv, verbs } = await commandLogger(false);
+    const sender = newSender();
+    try {
+      const target: SendTarget = { host: '127.0.0.1', port: srv.port, tls: 'none' };
+      for (let i = 0; i < 3; i++) assert.equal((await sender.send(request(target, [`u${i}@f.test`]))).outcomes[0]!.kind, 'delivered');
+      assert.equal(srv.connections, 1);
+      assert.deepEqual(verbs.filter((v) => v.endsWith('RSET')), [], 'no RSET between back-to-back messages');
+      assert.equal(verbs.filter((v) => v.endsWith('MAIL')).length, 3);
+    } finally {
+      await sender.close();
+      await srv.close();
+    }
+  });
+
+  test('a reused connection that answers nothing: the message goes again on a new connection, once', async () => {
+    const { srv, verbs } = await commandLogger(true);
+    const sender = newSender();
+    try {
+      const target: SendTarget = { host: '127.0.0.1', port: srv.port, tls: 'none' };
+      assert.equal((await sender.send(request(target, ['a@f.test']))).outcomes[0]!.kind, 'delivered');
+      const second = await sender.send(request(target, ['b@f.test']));
+      assert.deepEqual(summary(second.outcomes).map((x) => x.split(' ').slice(0, 2).join(' ')), ['b@f.test delivered']);
+      assert.equal(srv.connections, 2);
+      assert.deepEqual(verbs.filter((v) => v.endsWith('MAIL')), ['1:MAIL', '1:MAIL', '2:MAIL'], 'sent twice: the first never got a reply');
+    } finally {
+      await sender.close();
+      await srv.close();
     }
   });
 

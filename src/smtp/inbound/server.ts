@@ -129,7 +129,7 @@ export function createInboundServer(opts: InboundServerOptions): InboundServer {
     disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
     hideSTARTTLS: !opts.tls,
     socketTimeout: limits.commandTimeout,
-    logger: opts.logger ? (libraryLogger(log.child({ component: 'smtp-server' })) as never) : false,
+    logger: opts.logger ? (libraryLogger(opts.logger.child({ role: opts.role, component: 'smtp-server' })) as never) : false,
     ...(opts.resolver ? { resolver: { reverse: reverseLookup(opts.resolver) } } : { disableReverseLookup: true }),
     ...(opts.tls
       ? {

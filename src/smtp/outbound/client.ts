@@ -8,7 +8,9 @@
 //   with an error continues in plaintext on the same connection. Such plaintext fallback
 //   connections are not pooled, so the next message tries TLS again.
 // - Pool: at most maxPerHost connections per target; more concurrent sends wait their turn.
-//   A reused connection gets RSET first, which also proves it is still alive.
+//   A reused connection gets RSET first, which also proves it is still alive, unless its last
+//   transaction completed less than WARM_MS ago; should such a transaction get no reply at all (the
+//   server closed meanwhile), it is sent again once on a verified or new connection.
 // - send() after close() (or while closing) defers every recipient with 4.3.2.
 import { isIP } from 'node:net';
 import type { Resolver } from '../../dns/types.js';
@@ -46,6 +48,9 @@ export interface PooledSmtpSender extends SmtpSender {
   stats(target: SendTarget): PoolStats;
 }
 
+/** Reuse without RSET within this time of the last completed transaction. */
+const WARM_MS = 1000;
+
 export const DEFAULT_TIMEOUTS: SessionTimeouts = { connectMs: 30_000, greetingMs: 30_000, socketMs: 120_000 };
 
 const SAFE_EHLO = /^[A-Za-z0-9](?:[A-Za-z0-9.\-:_]*[A-Za-z0-9\]])?$|^\[[0-9A-Fa-f.:IPv6]+\]$/;
@@ -82,9 +87,16 @@ export function createSmtpSender(opts: SmtpSenderOptions = {}): PooledSmtpSender
     }
 
     const key = poolKey(target);
-    const got = await session(key, connectTarget, req.hostname);
+    const first = await attempt(req, pre, key, connectTarget, true);
+    // Nothing came back on a connection reused without RSET: the server never saw a transaction.
+    if (first.retry) return (await attempt(req, pre, key, connectTarget, false)).result;
+    return first.result;
+  }
+
+  async function attempt(req: SendRequest, pre: (RecipientOutcome | null)[], key: string, connectTarget: SendTarget, allowWarm: boolean): Promise<{ result: SendResult; retry?: boolean }> {
+    const got = await session(key, connectTarget, req.hostname, allowWarm);
     if (got.kind === 'failed') {
-      return { remote: got.remote, tls: false, outcomes: merge(pre, deferAll(req.recipients, got.reply)) };
+      return { result: { remote: got.remote, tls: false, outcomes: merge(pre, deferAll(req.recipients, got.reply)) } };
     }
     const { s, poolable } = got;
     // nodemailer would send a non-ASCII envelope to a server without SMTPUTF8 (nodemailer#1378).
@@ -97,26 +109,32 @@ export function createSmtpSender(opts: SmtpSenderOptions = {}): PooledSmtpSender
     const sendable = [...new Set(req.recipients.filter((_, i) => !pre[i]))];
     if (sendable.length === 0) {
       pool.release(key, s, poolable);
-      return { remote: s.remote, tls: s.secure, outcomes: pre as RecipientOutcome[] };
+      return { result: { remote: s.remote, tls: s.secure, outcomes: pre as RecipientOutcome[] } };
     }
     const body = normalizeLineEndings(req.body);
+    const before = s.bytesRead;
     const facts = await s.transact(req.sender, sendable, body, has8bit(body));
+    pool.release(key, s, poolable && !facts.lost);
+    if (facts.lost && got.warm && s.bytesRead === before) {
+      log?.debug({ remote: s.remote }, 'pooled connection was gone; sending again on a verified one');
+      return { result: { remote: s.remote, tls: false, outcomes: [] }, retry: true };
+    }
     const outcomes = transactionOutcomes(sendable, facts);
     const byRcpt = new Map(outcomes.map((o) => [o.recipient, o]));
-    pool.release(key, s, poolable && !facts.lost);
     if (facts.lost) log?.warn({ remote: s.remote, reply: facts.lost }, 'outbound session lost');
-    return { remote: s.remote, tls: s.secure, outcomes: req.recipients.map((r, i) => pre[i] ?? byRcpt.get(r)!) };
+    return { result: { remote: s.remote, tls: s.secure, outcomes: req.recipients.map((r, i) => pre[i] ?? byRcpt.get(r)!) } };
   }
 
-  type Got = { kind: 'ok'; s: SmtpSession; poolable: boolean } | { kind: 'failed'; reply: ReturnType<typeof reply>; remote: string };
+  type Got = { kind: 'ok'; s: SmtpSession; poolable: boolean; warm?: boolean } | { kind: 'failed'; reply: ReturnType<typeof reply>; remote: string };
 
-  /** A ready session for the target: a pooled one (after RSET) or a new one. */
-  async function session(key: string, target: SendTarget, hostname: string): Promise<Got> {
+  /** A ready session for the target: a pooled one (warm, or after RSET) or a new one. */
+  async function session(key: string, target: SendTarget, hostname: string, allowWarm: boolean): Promise<Got> {
     // Ends: each failed RSET discards one idle connection, and then a slot to open a new one comes.
     for (;;) {
       const lease = await pool.acquire(key);
       if (lease.kind === 'closed') return { kind: 'failed', reply: reply('SHUTTING_DOWN'), remote: `${target.host}:${target.port}` };
       if (lease.kind === 'reuse') {
+        if (allowWarm && lease.conn.warm(Date.now(), WARM_MS)) return { kind: 'ok', s: lease.conn, poolable: true, warm: true };
         if (await lease.conn.reset()) {
           log?.debug({ remote: lease.conn.remote }, 'reusing pooled connection');
           return { kind: 'ok', s: lease.conn, poolable: true };

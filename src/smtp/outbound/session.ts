@@ -92,6 +92,24 @@ export class SmtpSession {
     return internals(this.conn)._supportedExtensions?.includes('SMTPUTF8') ?? false;
   }
 
+  /** When the last transaction ended with a reply to its data (the server's state is reset), else 0. */
+  private finishedAt = 0;
+
+  /**
+   * A connection whose last transaction completed moments ago is reused without RSET: the end of
+   * data reset the server's state (RFC 5321 §4.1.1.4) and a server that closed since would have sent
+   * its FIN first, which marks us closed. The rare race is covered by the caller (see repliedSince).
+   */
+  warm(now: number, withinMs: number): boolean {
+    return !this.closed && !this.broken && this.finishedAt > 0 && now - this.finishedAt < withinMs;
+  }
+
+  /** Bytes received so far: a transaction that got none back cannot have been accepted. */
+  get bytesRead(): number {
+    const sock = internals(this.conn)._socket;
+    return sock ? sock.bytesRead : 0;
+  }
+
   /** RSET before reuse: resets the transaction and proves the idle connection is still alive. */
   reset(): Promise<boolean> {
     if (this.closed || this.broken) return Promise.resolve(false);
@@ -103,6 +121,7 @@ export class SmtpSession {
       this.conn.reset((err) => {
         this.pending = null;
         if (err) this.broken = true;
+        else this.finishedAt = Date.now();
         resolve(!err);
       });
     });
@@ -119,6 +138,7 @@ export class SmtpSession {
         // 421 means the server is closing the channel (RFC 5321 §3.8): never reuse it.
         const replies = [t.mailRefused, t.dataReply, ...t.rcptRefused.values()];
         if (replies.some((r) => r?.code === 421)) this.broken = true;
+        this.finishedAt = t.dataReply && !t.lost ? Date.now() : 0;
         resolve(t);
       };
       this.pending = (f) => done({ rcptRefused: this.refusedSoFar(), lost: failureReply(classifyError(f)) });
