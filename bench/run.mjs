@@ -29,6 +29,8 @@ const N_LAT = Number(env.N_LAT ?? 500);
 const SESSIONS = (env.SESSIONS ?? '1 20').split(/[\s,]+/).filter(Boolean).map(Number);
 const SCENARIOS = (env.SCENARIOS ?? 'hop1 hop3 maildir').split(/[\s,]+/).filter(Boolean);
 const GREETING_MS = Number(env.GREETING_MS ?? 100);
+// FILTERS_OFF=0 skips the "filters off" rows (mailflow without SPF/DKIM/DMARC and content checks).
+const FILTERS_OFF = env.FILTERS_OFF !== '0';
 const RUNS = Number(env.RUNS ?? 1);
 const LOG_LEVEL = env.LOG_LEVEL ?? 'info';
 /** mailflow roles in one process ('one', the default of `start`) or one process per role ('per-role'). */
@@ -58,10 +60,10 @@ function postfixChain(base, scenario) {
   return out;
 }
 
-async function runOne({ side, scenario, sessions, greetingDelayMs = 0, n }) {
+async function runOne({ side, scenario, sessions, greetingDelayMs = 0, filtering = true, n }) {
   const base = mkdtempSync(join(tmpRoot, `${side}-${scenario}-`));
   chmodSync(base, 0o755);
-  const result = { side, scenario, sessions, greetingDelayMs, n, size: SIZE, ok: false, lost: null };
+  const result = { side, scenario, sessions, greetingDelayMs, filtering, n, size: SIZE, ok: false, lost: null };
   const recipient = recipientFor(scenario);
   let sink = null;
   let mf = null;
@@ -75,7 +77,7 @@ async function runOne({ side, scenario, sessions, greetingDelayMs = 0, n }) {
     if (scenario !== 'maildir') sink = counter = await startSink(ADDR.sink, PORT);
     let entry;
     if (side === 'mailflow') {
-      mf = await startMailflow(base, scenario, { greetingDelayMs, logLevel: LOG_LEVEL, procs: MF_PROCS });
+      mf = await startMailflow(base, scenario, { greetingDelayMs, filtering, logLevel: LOG_LEVEL, procs: MF_PROCS });
       entry = ADDR.gateway;
       if (scenario === 'maildir') counter = maildirCounter(() => mf.maildirNew);
       sampler = rssSampler(() => mf.pids);
@@ -135,7 +137,7 @@ async function runOne({ side, scenario, sessions, greetingDelayMs = 0, n }) {
     if (env.KEEP_TMP !== '1') rmSync(base, { recursive: true, force: true });
   }
   log(
-    `${side.padEnd(8)} ${scenario.padEnd(7)} s=${String(sessions).padStart(2)}${greetingDelayMs ? ` greeting=${greetingDelayMs}ms` : ''}: ingest ${fmt(result.ingestRate)} e2e ${fmt(result.e2eRate)} msg/s, p50/p99 ${fmt(result.latency?.p50, 1)}/${fmt(result.latency?.p99, 1)} ms, RSS ${((result.peakRss ?? 0) / 1048576).toFixed(0)} MB, lost ${result.lost}, sink conns ${result.sinkSessions ?? '-'}`,
+    `${side.padEnd(8)} ${scenario.padEnd(7)} s=${String(sessions).padStart(2)}${greetingDelayMs ? ` greeting=${greetingDelayMs}ms` : ''}${filtering ? '' : ' filters off'}: ingest ${fmt(result.ingestRate)} e2e ${fmt(result.e2eRate)} msg/s, p50/p99 ${fmt(result.latency?.p50, 1)}/${fmt(result.latency?.p99, 1)} ms, RSS ${((result.peakRss ?? 0) / 1048576).toFixed(0)} MB, lost ${result.lost}, sink conns ${result.sinkSessions ?? '-'}`,
   );
   return result;
 }
@@ -176,6 +178,8 @@ async function main() {
       for (let i = 0; i < RUNS; i++) {
         results.push(await runOne({ side: 'postfix', scenario, sessions, n: N }));
         results.push(await runOne({ side: 'mailflow', scenario, sessions, n: N }));
+        // The same work as Postfix: no authentication or content checks (reported beside, never instead).
+        if (FILTERS_OFF) results.push(await runOne({ side: 'mailflow', scenario, sessions, filtering: false, n: N }));
         // The internet-facing listener's pre-greeting pause, reported on as well as off.
         if (scenario === 'hop1' && GREETING_MS > 0) {
           // the pause caps a session at 1 / delay messages per second: fewer messages with 1 session

@@ -11,7 +11,8 @@ const mb = (b) => (b ? (b / 1024 / 1024).toFixed(0) : 'n/a');
 
 function label(r) {
   const g = r.greetingDelayMs ? `, greeting ${r.greetingDelayMs} ms` : '';
-  return `${SCENARIO_LABEL[r.scenario] ?? r.scenario}${g}`;
+  const f = r.filtering === false ? ', filters off' : '';
+  return `${SCENARIO_LABEL[r.scenario] ?? r.scenario}${f}${g}`;
 }
 
 /** The Postfix run a mailflow run is compared with: same scenario and sessions. */
@@ -45,13 +46,13 @@ export function ratioLines(results) {
   const lines = [];
   const mfs = results.filter((r) => r.side === 'mailflow');
   const maxSessions = Math.max(...results.map((r) => r.sessions));
-  const keys = [...new Set(mfs.map((r) => `${r.scenario}|${r.greetingDelayMs}`))];
+  const keys = [...new Set(mfs.map((r) => `${r.scenario}|${r.greetingDelayMs}|${r.filtering !== false}`))];
   for (const k of keys) {
-    const [scenario, g] = k.split('|');
-    const r = mfs.find((x) => x.scenario === scenario && String(x.greetingDelayMs) === g && x.sessions === maxSessions);
+    const [scenario, g, filt] = k.split('|');
+    const r = mfs.find((x) => x.scenario === scenario && String(x.greetingDelayMs) === g && String(x.filtering !== false) === filt && x.sessions === maxSessions);
     if (!r) continue;
     const x = ratio(results, r, 'e2eRate');
-    const name = Number(g) ? `${scenario}-greeting${g}ms` : scenario;
+    const name = `${scenario}${filt === 'false' ? '-filters-off' : ''}${Number(g) ? `-greeting${g}ms` : ''}`;
     lines.push(`ratio ${name} ${x === null ? 'n/a' : x.toFixed(2)}`);
   }
   return lines;

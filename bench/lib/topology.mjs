@@ -50,7 +50,7 @@ ${filtering ? '' : `  # "filters off" rows: the same store-and-forward work as t
   # no content checks); the default rows keep them on.
   filter:
     enabled: false
-`}
+`}${process.env.MF_FILTER_THREADS !== undefined ? `  filter:\n    threads: ${process.env.MF_FILTER_THREADS}\n` : ''}
 hub:
   hostname: hub.bench.test
   addresses: [${ADDR.hub}]
@@ -89,7 +89,7 @@ limits:
   # successor overlap, so the default 20 per IP would refuse some (Postfix exempts mynetworks).
   maxConnectionsPerIp: 100
 queue:
-  concurrency: ${concurrency}
+  concurrency: ${concurrency}${process.env.MF_CLIENT_THREAD === '0' ? '\n  clientThread: false' : ''}
 # Filtering (SPF/DKIM/DMARC at the gateway and the hub) stays on, as deployed: its lookups go to the
 # bench's loopback DNS server, never to the system resolver.
 dns:

@@ -161,6 +161,11 @@ const filterSettings = z
      * arrived over the partner connector (elsewhere the header is removed as forged).
      */
     trustUpstreamVerdict: z.boolean().default(true),
+    /**
+     * Worker threads that run the filters off the role's event loop (0: on the event loop). One is
+     * enough on two cores: the SMTP sessions and the queue keep the main thread.
+     */
+    threads: z.number().int().min(0).max(32).default(1),
   })
   .strict();
 
@@ -349,6 +354,8 @@ const queue = z
     delayWarning: duration.default(0),
     /** Concurrent outbound deliveries per role. */
     concurrency: z.number().int().positive().max(1000).default(20),
+    /** Run the SMTP client (sessions, TLS, connection pool) on a worker thread, off the listener's event loop. */
+    clientThread: z.boolean().default(true),
   })
   .strict();
 

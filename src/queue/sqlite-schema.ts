@@ -23,8 +23,11 @@ CREATE TABLE IF NOT EXISTS messages (
   meta       TEXT NOT NULL,
   body_where TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS messages_sender ON messages(sender COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS messages_message_id ON messages(message_id);
+-- No indexes on sender, recipient or message id: every index is written for every message, and
+-- only \`mailflow queue list --sender/--recipient\` reads them (a scan, as mailq does).
+DROP INDEX IF EXISTS messages_sender;
+DROP INDEX IF EXISTS messages_message_id;
+DROP INDEX IF EXISTS recipients_recipient;
 CREATE TABLE IF NOT EXISTS bodies (queue_id TEXT PRIMARY KEY, data BLOB NOT NULL);
 -- AUTOINCREMENT: a row id is never reused, so a worker holding an old id can never touch a new row.
 CREATE TABLE IF NOT EXISTS recipients (
@@ -40,7 +43,6 @@ CREATE TABLE IF NOT EXISTS recipients (
 );
 CREATE INDEX IF NOT EXISTS recipients_due ON recipients(status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS recipients_queue ON recipients(queue_id);
-CREATE INDEX IF NOT EXISTS recipients_recipient ON recipients(recipient COLLATE NOCASE);
 -- Only rows under a lease (in flight): lets nextDueAt find the earliest lease without a table scan.
 CREATE INDEX IF NOT EXISTS recipients_leased ON recipients(lease_until) WHERE lease_until > 0 AND status IN ('queued','deferred');
 `;

@@ -71,6 +71,9 @@ interface HandoffEntry {
   body: Buffer;
   /** Rows of the message handed off and without a recorded outcome. */
   open: number;
+  /** All its rows, and how many have a final outcome waiting: when equal, the body goes without asking SQL. */
+  rows: number;
+  finals: number;
 }
 
 interface PendingOutcome {
@@ -276,7 +279,7 @@ class SqliteQueue implements SqliteQueueStore {
             const row: RecipientRow = { id, queueId: q.queueId, recipient: rcpt, status: 'queued', attempts: 0, nextAttemptAt: q.queuedAt, lastReply: null, leaseUntil: until };
             return { row, message: { ...q, meta } };
           });
-          this.hot.set(q.queueId, { body: msg.body, open: p.handoff.length });
+          this.hot.set(q.queueId, { body: msg.body, open: p.handoff.length, rows: p.handoff.length, finals: 0 });
           this.hotBytes += msg.body.length;
         } else {
           visible = true;
@@ -407,6 +410,10 @@ class SqliteQueue implements SqliteQueueStore {
     this.pendingOutcomes.push({ rowId, queueId, status, reply, at });
     this.pendingQueues.add(queueId);
     if (status === 'deferred') this.sqlDue = null;
+    else {
+      const e = this.hot.get(queueId);
+      if (e) e.finals++;
+    }
     this.outcomeFlush ??= setImmediate(() => this.flushOutcomes());
     return true;
   }
@@ -434,7 +441,16 @@ class SqliteQueue implements SqliteQueueStore {
         }
         touched.add(o.queueId);
       }
-      for (const queueId of touched) this.releaseIfDone(queueId);
+      const dropBody = this.sql(`DELETE FROM bodies WHERE queue_id = ?`);
+      const gone = this.sql(`UPDATE messages SET body_where = 'gone' WHERE queue_id = ?`);
+      for (const queueId of touched) {
+        const e = this.hot.get(queueId);
+        if (e && e.finals === e.rows) {
+          // Every row of this inline message is final: no count, no lookup of where the body is.
+          dropBody.run(queueId);
+          gone.run(queueId);
+        } else this.releaseIfDone(queueId);
+      }
     })();
     for (const o of batch) this.forgetHandoff(o.queueId);
     // Nothing of ours in flight any more: the cached answer (maybe one of those leases) is stale.

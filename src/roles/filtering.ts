@@ -24,6 +24,8 @@ import { rebuild, splitHeaders } from '../filter/headers.js';
 import type { ClientStanding } from '../routing/acceptance.js';
 import type { Reply } from '../smtp/replies.js';
 import type { Envelope, SessionInfo } from '../smtp/inbound/types.js';
+import type { FilterThreads } from '../filter/threads/pool.js';
+import type { AuthRequest, FilterRequest } from '../filter/threads/protocol.js';
 
 export type StageOutcome =
   | { kind: 'pass'; message: Buffer; folder?: string; note: string }
@@ -38,10 +40,21 @@ export interface FilterStage {
   close(): void;
 }
 
-export function createFilterStage(opts: { config: Config; baseDir: string; role: string; hostname: string; dataDir: string; resolver: Resolver }): FilterStage {
-  const { config, role, hostname, resolver } = opts;
+export function createFilterStage(opts: {
+  config: Config;
+  baseDir: string;
+  role: string;
+  hostname: string;
+  dataDir: string;
+  resolver: Resolver;
+  /** Run the filters on these threads (built from the role's DNS settings); absent: on the event loop. */
+  threads?: FilterThreads;
+}): FilterStage {
+  const { config, role, hostname, resolver, threads } = opts;
   const settings = filterSettingsFor(config, role);
-  const scanners: Scanner[] = settings.enabled ? scannersFor(settings, resolver) : [];
+  const scanners: Scanner[] = settings.enabled && !threads ? scannersFor(settings, resolver) : [];
+  const runFilter = (input: FilterRequest) => (threads ? threads.filter(input) : filterInbound({ ...input, resolver, scanners }));
+  const runAuth = (input: AuthRequest) => (threads ? threads.authenticate(input) : authenticateMessage({ ...input, resolver }));
   const quarantine = openQuarantine({ dir: quarantineDirFor(config, opts.baseDir, role) });
   const dmarc = openDmarcReportStore({ file: join(opts.dataDir, 'dmarc.db') });
   const arcSeal: ArcSealKey | undefined = settings.arcSeal
@@ -62,17 +75,15 @@ export function createFilterStage(opts: { config: Config; baseDir: string; role:
     }
     const connector = st.class?.kind === 'connector' ? st.class.connector : undefined;
     if (settings.enabled && fromOutside(st)) {
-      const out = await filterInbound({
+      const out = await runFilter({
         message,
         connectingIp: s.remoteAddress,
         helo: s.helo,
         sender: env.sender,
         recipients: env.recipients,
-        resolver,
         hostname,
         settings,
         enhancedFiltering: role === 'hub' ? connector?.enhancedFiltering : undefined,
-        scanners,
         arcSeal: role === 'gateway' ? arcSeal : undefined,
       });
       const disposition: Disposition = out.action === 'reject' ? 'reject' : out.action === 'quarantine' || out.action === 'junk' ? 'quarantine' : 'none';
@@ -104,7 +115,7 @@ export function createFilterStage(opts: { config: Config; baseDir: string; role:
       // Scenario 1: the gateway decided; the hub still authenticates, against the real sender when
       // Enhanced Filtering finds it, otherwise against the gateway itself.
       const ef = recoverOriginalSender({ received: headerValues(msg, 'Received'), connectingIp: s.remoteAddress, connectingHelo: s.helo, settings: connector?.enhancedFiltering ?? { mode: 'off', skipIps: [], users: [] }, recipients: env.recipients, ownHostnames: [hostname] });
-      const auth = await authenticateMessage({ message: msg, ip: ef.originalIp, helo: ef.originalHelo, sender: env.sender, resolver, authservId: hostname, trustedArcSealers: settings.trustedArcSealers });
+      const auth = await runAuth({ message: msg, ip: ef.originalIp, helo: ef.originalHelo, sender: env.sender, authservId: hostname, trustedArcSealers: settings.trustedArcSealers });
       msg = stampAuthResults(msg, auth.header, hostname);
       const efLine = enhancedFilteringHeader(ef);
       if (efLine) msg = Buffer.concat([Buffer.from(efLine, 'latin1'), msg]);
@@ -122,6 +133,7 @@ export function createFilterStage(opts: { config: Config; baseDir: string; role:
     close() {
       quarantine.close();
       dmarc.close();
+      void threads?.close();
     },
   };
 }

@@ -16,6 +16,7 @@ import type { QueueStore } from '../queue/types.js';
 import { createInboundServer } from '../smtp/inbound/server.js';
 import type { InboundServer } from '../smtp/inbound/types.js';
 import { createSmtpSender } from '../smtp/outbound/client.js';
+import { createThreadedSender } from '../smtp/outbound/threads/threaded-sender.js';
 import { openTraceStore } from '../trace/sqlite-trace.js';
 import type { TraceStore } from '../trace/types.js';
 import { roleConfig, roleDataDir } from './names.js';
@@ -23,6 +24,11 @@ import { createRolePolicy } from './policy.js';
 import { tlsMaterialFor } from './tls-material.js';
 import { createFilterStage } from './filtering.js';
 import { loadDkimKeys } from './dkim-keys.js';
+import { filterSettingsFor } from '../filter/settings.js';
+import { createFilterThreads } from '../filter/threads/pool.js';
+
+/** The roles' DNS answer cache: the filters ask for the same SPF/DMARC records for every message of a sender. */
+const DNS_CACHE_MS = 30_000;
 
 export interface RoleOptions {
   resolver?: Resolver;
@@ -70,11 +76,18 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   const clock = opts.clock ?? Date.now;
   const listen = parseEndpoint(r.listen)!;
   const tls = await tlsMaterialFor(config, baseDir, role);
-  // A short answer cache: the filters ask for the same SPF/DMARC records for every message of a sender.
-  const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: 30_000 });
+  const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS });
   const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
-  const sender = createSmtpSender({ logger: opts.logger });
-  const filter = createFilterStage({ config, baseDir, role, hostname: r.hostname, dataDir, resolver });
+  const sender = config.queue.clientThread ? createThreadedSender({ logger: opts.logger }) : createSmtpSender({ logger: opts.logger });
+  // Filters run on worker threads built from the role's DNS settings; a resolver handed in (tests)
+  // cannot cross into a thread, so then they run on the event loop.
+  const filterSettings = filterSettingsFor(config, role);
+  const filterWork = filterSettings.enabled || (role === 'hub' && filterSettings.authenticate);
+  const threads =
+    !opts.resolver && filterWork && filterSettings.threads > 0
+      ? createFilterThreads({ threads: filterSettings.threads, dns: { servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS } })
+      : undefined;
+  const filter = createFilterStage({ config, baseDir, role, hostname: r.hostname, dataDir, resolver, threads });
   const dkimKeys = loadDkimKeys(config, baseDir, role);
   // Send from the address we listen on, so peers (and the hub's connectors) see who we are.
   const localAddress = isIP(listen.host) && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : undefined;
