@@ -16,7 +16,7 @@ import type { QueueStore } from '../queue/types.js';
 import { createInboundServer } from '../smtp/inbound/server.js';
 import type { InboundServer } from '../smtp/inbound/types.js';
 import { createSmtpSender } from '../smtp/outbound/client.js';
-import { createThreadedSender } from '../smtp/outbound/threads/threaded-sender.js';
+import { sharedThreadedSender } from '../smtp/outbound/threads/threaded-sender.js';
 import { openTraceStore } from '../trace/sqlite-trace.js';
 import type { TraceStore } from '../trace/types.js';
 import { roleConfig, roleDataDir } from './names.js';
@@ -25,7 +25,7 @@ import { tlsMaterialFor } from './tls-material.js';
 import { createFilterStage } from './filtering.js';
 import { loadDkimKeys } from './dkim-keys.js';
 import { filterSettingsFor } from '../filter/settings.js';
-import { createFilterThreads } from '../filter/threads/pool.js';
+import { sharedFilterThreads } from '../filter/threads/pool.js';
 
 /** The roles' DNS answer cache: the filters ask for the same SPF/DMARC records for every message of a sender. */
 const DNS_CACHE_MS = 30_000;
@@ -78,14 +78,14 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   const tls = await tlsMaterialFor(config, baseDir, role);
   const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS });
   const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
-  const sender = config.queue.clientThread ? createThreadedSender({ logger: opts.logger }) : createSmtpSender({ logger: opts.logger });
+  const sender = config.queue.clientThread ? sharedThreadedSender({ logger: opts.logger }) : createSmtpSender({ logger: opts.logger });
   // Filters run on worker threads built from the role's DNS settings; a resolver handed in (tests)
   // cannot cross into a thread, so then they run on the event loop.
   const filterSettings = filterSettingsFor(config, role);
   const filterWork = filterSettings.enabled || (role === 'hub' && filterSettings.authenticate);
   const threads =
     !opts.resolver && filterWork && filterSettings.threads > 0
-      ? createFilterThreads({ threads: filterSettings.threads, dns: { servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS } })
+      ? sharedFilterThreads({ threads: filterSettings.threads, dns: { servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS } })
       : undefined;
   const filter = createFilterStage({ config, baseDir, role, hostname: r.hostname, dataDir, resolver, threads });
   const dkimKeys = loadDkimKeys(config, baseDir, role);

@@ -107,3 +107,29 @@ export function createFilterThreads(opts: { threads: number; dns: ThreadDns }): 
     },
   };
 }
+
+/**
+ * One set of filter threads per process and DNS setting, shared by the roles `start` runs together
+ * (each thread is a V8 isolate with its own copy of the filter modules: ~30 MB). Released by refcount.
+ */
+const shared = new Map<string, { threads: FilterThreads; users: number }>();
+
+export function sharedFilterThreads(opts: { threads: number; dns: ThreadDns }): FilterThreads {
+  const key = JSON.stringify(opts);
+  let entry = shared.get(key);
+  if (!entry) shared.set(key, (entry = { threads: createFilterThreads(opts), users: 0 }));
+  entry.users++;
+  const e = entry;
+  let released = false;
+  return {
+    filter: (input) => e.threads.filter(input),
+    authenticate: (input) => e.threads.authenticate(input),
+    async close() {
+      if (released) return;
+      released = true;
+      if (--e.users > 0) return;
+      shared.delete(key);
+      await e.threads.close();
+    },
+  };
+}

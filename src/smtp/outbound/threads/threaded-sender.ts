@@ -77,3 +77,26 @@ export function createThreadedSender(opts: { logger?: SenderLogger } = {}): Smtp
     },
   };
 }
+
+/**
+ * The SMTP client thread of this process, shared by the roles `start` runs together (its pool keys
+ * connections by local address and TLS identity, so roles never share a connection). Refcounted.
+ */
+let sharedSender: { sender: SmtpSender; users: number } | null = null;
+
+export function sharedThreadedSender(opts: { logger?: SenderLogger } = {}): SmtpSender {
+  if (!sharedSender) sharedSender = { sender: createThreadedSender(opts), users: 0 };
+  const e = sharedSender;
+  e.users++;
+  let released = false;
+  return {
+    send: (req) => e.sender.send(req),
+    async close() {
+      if (released) return;
+      released = true;
+      if (--e.users > 0) return;
+      if (sharedSender === e) sharedSender = null;
+      await e.sender.close();
+    },
+  };
+}
