@@ -20,7 +20,4 @@ export type Response =
   | { id: number; ok: true; op: 'auth'; result: AuthResults }
   | { id: number; ok: false; error: string };
 
-/** Structured clone turns a Buffer into a plain Uint8Array: view it as a Buffer again (no copy). */
-export function asBuffer(u: Uint8Array): Buffer {
-  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-}
+export { asBuffer } from '../../util/as-buffer.js';

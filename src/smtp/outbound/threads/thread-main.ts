@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { createSmtpSender } from '../client.js';
 import type { SendRequest, SendResult } from '../types.js';
+import { asBuffer } from '../../../util/as-buffer.js';
 
 type In = { id: number; req: SendRequest } | { id: number; close: true };
 export type Out = { id: number; ok: true; result?: SendResult } | { id: number; ok: false; error: string } | { log: 'warn'; obj: object; msg?: string };
@@ -20,8 +21,7 @@ port.on('message', (m: In) => {
     void sender.close().then(() => port.postMessage({ id: m.id, ok: true } satisfies Out));
     return;
   }
-  const body = Buffer.isBuffer(m.req.body) ? m.req.body : Buffer.from((m.req.body as Uint8Array).buffer, (m.req.body as Uint8Array).byteOffset, (m.req.body as Uint8Array).byteLength);
-  sender.send({ ...m.req, body }).then(
+  sender.send({ ...m.req, body: asBuffer(m.req.body) }).then(
     (result) => port.postMessage({ id: m.id, ok: true, result } satisfies Out),
     (err: Error) => port.postMessage({ id: m.id, ok: false, error: err?.message ?? String(err) } satisfies Out),
   );
