@@ -217,9 +217,13 @@ async function settlePath(s: Sent, dirs: string[]): Promise<PathResult> {
     if (e.kind === 'internet') return events.some((x) => x.type === 'DELIVER' && x.role === 'internet');
     return events.some((x) => x.type === 'FAIL' || x.type === 'REJECT');
   };
+  // The next hop can record its receipt before the sending role has heard the 250 and recorded its
+  // SEND: wait until every role that received the message has also recorded what it did with it.
+  const settled = (events: TraceEvent[]) =>
+    !!s.rejected || events.filter((x) => x.type === 'RECEIVE').every((r) => events.some((x) => x.role === r.role && x.type !== 'RECEIVE' && x.type !== 'EXPAND' && x.at >= r.at));
   let events = readTrace(dirs, since, messageId, path.to, [s.startedAt, s.endedAt]);
   const until = Date.now() + WAIT_MS;
-  while (!done(events) && Date.now() < until) {
+  while (!(done(events) && settled(events)) && Date.now() < until) {
     await new Promise((r) => setTimeout(r, 100));
     events = readTrace(dirs, since, messageId, path.to, [s.startedAt, s.endedAt]);
   }

@@ -21,29 +21,45 @@ export class DnsLookupError extends Error {
 
 const SUPPORTED = new Set<string>(['A', 'AAAA', 'MX', 'TXT', 'SPF', 'PTR', 'CNAME', 'NS', 'SOA']);
 
+/**
+ * A lookup error without a stack trace. NXDOMAIN and NODATA are ordinary answers (DMARC asks for the
+ * public suffix's `_dmarc` record on every message, SPF for void lookups), mailauth only reads the
+ * code, and capturing a stack per answer was the costliest single function of the filter thread
+ * (bench/profile.mjs).
+ */
+function lookupError(code: string, name: string, type: string, detail?: string): DnsLookupError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new DnsLookupError(code, name, type, detail);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function toMailauthResolver(resolver: Resolver): MailauthResolver {
   return async (name, rrtype) => {
     const type = String(rrtype).toUpperCase();
-    if (!SUPPORTED.has(type)) throw new DnsLookupError('ENOTIMP', name, type);
+    if (!SUPPORTED.has(type)) throw lookupError('ENOTIMP', name, type);
     // checked before any packet is built: a name the wire cannot carry is the policy's fault
     const problem = nameProblem(name);
-    if (problem) throw new DnsLookupError('EBADNAME', name, type, problem);
+    if (problem) throw lookupError('EBADNAME', name, type, problem);
     const result: DnsResult = await resolver.query(name, type as RecordType);
     switch (result.status) {
       case 'ok':
         return result.answers as unknown[];
       case 'nxdomain':
-        throw new DnsLookupError('ENOTFOUND', name, type);
+        throw lookupError('ENOTFOUND', name, type);
       case 'nodata':
-        throw new DnsLookupError('ENODATA', name, type);
+        throw lookupError('ENODATA', name, type);
       case 'timeout':
-        throw new DnsLookupError('ETIMEOUT', name, type, result.message);
+        throw lookupError('ETIMEOUT', name, type, result.message);
       case 'refused':
-        throw new DnsLookupError('EREFUSED', name, type, result.message);
+        throw lookupError('EREFUSED', name, type, result.message);
       case 'servfail':
-        throw new DnsLookupError('ESERVFAIL', name, type, result.message);
+        throw lookupError('ESERVFAIL', name, type, result.message);
       case 'error':
-        throw new DnsLookupError('ECONNREFUSED', name, type, result.message);
+        throw lookupError('ECONNREFUSED', name, type, result.message);
     }
   };
 }

@@ -78,7 +78,8 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   const tls = await tlsMaterialFor(config, baseDir, role);
   const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS });
   const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
-  const sender = config.queue.clientThread ? sharedThreadedSender({ logger: opts.logger }) : createSmtpSender({ logger: opts.logger });
+  const senderOpts = { logger: opts.logger, maxPerHost: config.queue.connectionsPerHost };
+  const sender = config.queue.clientThread ? sharedThreadedSender(senderOpts) : createSmtpSender(senderOpts);
   // Filters run on worker threads built from the role's DNS settings; a resolver handed in (tests)
   // cannot cross into a thread, so then they run on the event loop.
   const filterSettings = filterSettingsFor(config, role);

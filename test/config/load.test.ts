@@ -49,3 +49,13 @@ test('retry schedules parse Haraka-style and name the bad element', () => {
   assert.equal(p!.field, 'queue.retry');
   assert.match(p!.message, /"soon"/);
 });
+
+test('queue.connectionsPerHost defaults to 10 and must be a positive integer, reported at its line', () => {
+  assert.equal(parseConfigText(presetText('hybrid')).config.queue.connectionsPerHost, 10);
+  const set = presetText('hybrid').replace('  expire: 24h', '  expire: 24h\n  connectionsPerHost: 3');
+  assert.equal(parseConfigText(set).config.queue.connectionsPerHost, 3);
+  const bad = presetText('hybrid').replace('  expire: 24h', '  expire: 24h\n  connectionsPerHost: 0');
+  const [p] = problems(bad);
+  assert.equal(p!.field, 'queue.connectionsPerHost');
+  assert.equal(p!.line, bad.split('\n').findIndex((l) => l.includes('connectionsPerHost')) + 1);
+});

@@ -63,3 +63,19 @@ test('a name the wire cannot carry is EBADNAME without a query; unknown types ar
   assert.equal(await codeOf(r('x.test', 'SRV')), 'ENOTIMP');
   assert.deepEqual(inner.asked, []);
 });
+
+test('lookup errors are ordinary answers: code and name kept, no stack captured, the global limit restored', async () => {
+  const before = Error.stackTraceLimit;
+  const r = toMailauthResolver(fixed({}));
+  const err = await r('nx.test', 'TXT').then(
+    () => assert.fail('resolved'),
+    (e: Error & { code?: string; hostname?: string }) => e,
+  );
+  assert.ok(err instanceof Error);
+  assert.equal(err.code, 'ENOTFOUND');
+  assert.equal(err.hostname, 'nx.test');
+  assert.match(err.message, /ENOTFOUND nx\.test/);
+  // the message line only: no "    at ..." frames
+  assert.doesNotMatch(String(err.stack), /\n\s+at /);
+  assert.equal(Error.stackTraceLimit, before);
+});

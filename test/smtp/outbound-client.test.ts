@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createResolver } from '../../src/dns/client.js';
 import { startDnsServer } from '../../src/dns/server.js';
 import { createSmtpSender, type SmtpSenderOptions } from '../../src/smtp/outbound/client.js';
+import { createThreadedSender } from '../../src/smtp/outbound/threads/threaded-sender.js';
 import type { SendRequest, SendTarget } from '../../src/smtp/outbound/types.js';
 import { ensureCertificates } from '../../src/tls/certs.js';
 import { closedPort, ehloReply, scriptEnvelope, startReceiver, startScripted, waitFor } from './outbound-fixtures.js';
@@ -505,6 +506,21 @@ describe('connection reuse', () => {
       assert.ok(results.every((r) => r.outcomes[0]!.kind === 'delivered'));
       assert.equal(rx.messages.length, 10);
       assert.ok(rx.connections <= 2, `at most 2 connections, saw ${rx.connections}`);
+    } finally {
+      await sender.close();
+      await rx.close();
+    }
+  });
+
+  test('the client thread keeps to its maxPerHost too (queue.connectionsPerHost crosses into the thread)', async () => {
+    const rx = await startReceiver();
+    const sender = createThreadedSender({ maxPerHost: 1 });
+    try {
+      const target: SendTarget = { host: '127.0.0.1', port: rx.port, tls: 'none' };
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => sender.send(request(target, [`t${i}@f.test`]))));
+      assert.ok(results.every((r) => r.outcomes[0]!.kind === 'delivered'));
+      assert.equal(rx.messages.length, 6);
+      assert.equal(rx.connections, 1);
     } finally {
       await sender.close();
       await rx.close();

@@ -31,7 +31,7 @@ export interface SenderLogger {
 
 export interface SmtpSenderOptions {
   logger?: SenderLogger;
-  /** Pooled connections per target (busy + idle). Default 4. */
+  /** Connections per target (busy + idle): `queue.connectionsPerHost`. Default 4. */
   maxPerHost?: number;
   /** Close pooled connections idle this long. Default 5000 ms. */
   idleMs?: number;

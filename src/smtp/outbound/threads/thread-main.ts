@@ -1,6 +1,6 @@
 // The body of an SMTP client thread: nodemailer sessions and the connection pool, one SendRequest at
 // a time per message from the role's event loop (see threaded-sender.ts).
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { createSmtpSender } from '../client.js';
 import type { SendRequest, SendResult } from '../types.js';
 import { asBuffer } from '../../../util/as-buffer.js';
@@ -10,6 +10,7 @@ export type Out = { id: number; ok: true; result?: SendResult } | { id: number; 
 
 const port = parentPort!;
 const sender = createSmtpSender({
+  maxPerHost: (workerData as { maxPerHost?: number } | null)?.maxPerHost,
   logger: {
     debug() {},
     warn: (obj, msg) => port.postMessage({ log: 'warn', obj: JSON.parse(JSON.stringify(obj)), msg } satisfies Out),

@@ -18,7 +18,7 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-export function createThreadedSender(opts: { logger?: SenderLogger } = {}): SmtpSender {
+export function createThreadedSender(opts: { logger?: SenderLogger; maxPerHost?: number } = {}): SmtpSender {
   let worker: Worker | null = null;
   const waiting = new Map<number, Waiter>();
   let inFlight = 0;
@@ -26,7 +26,7 @@ export function createThreadedSender(opts: { logger?: SenderLogger } = {}): Smtp
   let closed = false;
 
   const start = (): Worker => {
-    const w = new Worker(ENTRY);
+    const w = new Worker(ENTRY, { workerData: { maxPerHost: opts.maxPerHost } });
     w.unref();
     w.on('message', (m: Out) => {
       if ('log' in m) return void opts.logger?.warn(m.obj, m.msg);
@@ -80,11 +80,12 @@ export function createThreadedSender(opts: { logger?: SenderLogger } = {}): Smtp
 
 /**
  * The SMTP client thread of this process, shared by the roles `start` runs together (its pool keys
- * connections by local address and TLS identity, so roles never share a connection). Refcounted.
+ * connections by local address and TLS identity, so roles never share a connection). Refcounted. The
+ * roles of a process share one config, so the first caller's options are everyone's.
  */
 let sharedSender: { sender: SmtpSender; users: number } | null = null;
 
-export function sharedThreadedSender(opts: { logger?: SenderLogger } = {}): SmtpSender {
+export function sharedThreadedSender(opts: { logger?: SenderLogger; maxPerHost?: number } = {}): SmtpSender {
   if (!sharedSender) sharedSender = { sender: createThreadedSender(opts), users: 0 };
   const e = sharedSender;
   e.users++;
