@@ -34,7 +34,13 @@ await mf.stop();
 await sink?.stop();
 await dns.close();
 
-const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+// One profile per thread: the main thread's is the first written (its file name has the lowest thread
+// id); worker threads (filters, SMTP client) get a short summary after the main report.
+const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort((a, b) => threadOf(a) - threadOf(b));
+function threadOf(f) {
+  return Number(/\.(\d+)\.cpuprofile$/.exec(f)?.[1] ?? 0);
+}
+const file = files[0];
 const p = JSON.parse(readFileSync(join(profDir, file), 'utf8'));
 const byId = new Map(p.nodes.map((x) => [x.id, x]));
 const parent = new Map();
@@ -96,4 +102,21 @@ for (const [id, t] of time) {
 const topLeaves = [...selfFn].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k]) => k);
 const callerText = topLeaves.map((k) => `${k}\n${top(callers.get(k), 4).replace(/^/gm, '    ')}`).join('\n');
 console.log(`\nmain thread: ${(total / 1e6).toFixed(1)} s sampled\n\nby subsystem\n${top(byCat, 12)}\n\nself time by function\n${top(selfFn, 25)}\n\nself time by file\n${top(selfFile, 15)}\n\ninclusive, mailflow code\n${top(incl, 45, (k) => / src\//.test(k))}\n\ncallers of the costliest functions\n${callerText}`);
+for (const f of files.slice(1)) {
+  const w = JSON.parse(readFileSync(join(profDir, f), 'utf8'));
+  const wById = new Map(w.nodes.map((x) => [x.id, x]));
+  const self = new Map();
+  let wTotal = 0;
+  let idle = 0;
+  w.samples.forEach((id, i) => {
+    const dt = w.timeDeltas[i] ?? 0;
+    wTotal += dt;
+    const cf = wById.get(id).callFrame;
+    if (cf.functionName === '(idle)') idle += dt;
+    add(self, key(cf), dt);
+  });
+  const busy = wTotal - idle;
+  const topW = [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+  console.log(`\nworker thread ${threadOf(f)}: ${(busy / 1e6).toFixed(1)} s busy of ${(wTotal / 1e6).toFixed(1)} s; self time, % of busy\n${topW}`);
+}
 process.exit(0);

@@ -174,3 +174,33 @@ export function rssSampler(roots, intervalMs = 250) {
     },
   };
 }
+
+const TICK_MS = 1000 / 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
+
+/**
+ * CPU time (ms) a process tree has used so far: utime+stime+cutime+cstime of every live process in
+ * it. A process that exits is reaped by its parent, which adds the child's times to its own cutime and
+ * cstime, so short-lived workers (Postfix's smtpd, cleanup, smtp) stay counted.
+ */
+export function treeCpuMs(roots) {
+  let ticks = 0;
+  for (const pid of descendants(roots)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields 14-17 of stat(5), counted from 1 with pid and comm: utime stime cutime cstime
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      /* exited meanwhile: its times went to its parent */
+    }
+  }
+  return ticks * TICK_MS;
+}
+
+/** The whole machine's busy and total CPU time (ms, summed over CPUs) from /proc/stat. */
+export function machineCpuMs() {
+  const f = readFileSync('/proc/stat', 'latin1').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  const idle = f[3] + (f[4] ?? 0); // idle + iowait
+  return { busy: (total - idle) * TICK_MS, total: total * TICK_MS };
+}

@@ -27,15 +27,15 @@ export function ratio(results, r, field) {
 
 export function table(results) {
   const rows = [
-    '| scenario | sessions | side | N | ingest msg/s | end-to-end msg/s | dot→250 p50 / p99 ms | peak memory MB* | lost | sink conns | ingest × | end-to-end × |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | sessions | side | N | ingest msg/s | end-to-end msg/s | dot→250 p50 / p99 ms | peak memory MB* | CPU ms/msg† | lost | sink conns | ingest × | end-to-end × |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const mf = r.side === 'mailflow';
     const ri = mf ? ratio(results, r, 'ingestRate') : null;
     const re = mf ? ratio(results, r, 'e2eRate') : null;
     rows.push(
-      `| ${label(r)} | ${r.sessions} | ${r.side} | ${r.n} | ${f(r.ingestRate)} | ${f(r.e2eRate)} | ${f(r.latency?.p50, 1)} / ${f(r.latency?.p99, 1)} | ${mb(r.peakRss)} | ${r.ok ? r.lost : `${r.lost} (run failed: ${r.error ?? '?'})`} | ${r.sinkSessions ?? '–'} | ${ri === null ? '' : ri.toFixed(2)} | ${re === null ? '' : `**${re.toFixed(2)}**`} |`,
+      `| ${label(r)} | ${r.sessions} | ${r.side} | ${r.n} | ${f(r.ingestRate)} | ${f(r.e2eRate)} | ${f(r.latency?.p50, 1)} / ${f(r.latency?.p99, 1)} | ${mb(r.peakRss)} | ${f(r.cpuMsPerMsg, 2)}${r.machineBusy === undefined ? '' : ` (${f(r.machineBusy * 100)} %)`} | ${r.ok ? r.lost : `${r.lost} (run failed: ${r.error ?? '?'})`} | ${r.sinkSessions ?? '–'} | ${ri === null ? '' : ri.toFixed(2)} | ${re === null ? '' : `**${re.toFixed(2)}**`} |`,
     );
   }
   return rows.join('\n');

@@ -80,31 +80,50 @@ async function expect(s, code, what) {
 export async function sendMessages({ host, port, sender, recipient, size = 5120, count, sessions, timeoutMs = 300_000 }) {
   const { head, body } = makeMessage(sender, recipient, size);
   const latencies = [];
+  // Per-phase times (ms) of every accepted session: where a session's time goes, phase by phase.
+  const phases = { connect: [], ehlo: [], mail: [], rcpt: [], data: [], dot: [], quit: [], session: [] };
   const errors = [];
   let next = 0;
   let accepted = 0;
   const started = performance.now();
   const deadline = started + timeoutMs;
   async function one(i) {
+    const tStart = performance.now();
     const s = session(host, port);
+    const times = {};
+    let last = tStart;
+    const mark = (k) => {
+      const now = performance.now();
+      times[k] = now - last;
+      last = now;
+    };
     try {
       await expect(s, 220, 'greeting');
+      mark('connect');
       s.write('EHLO loadgen.bench.test\r\n');
       await expect(s, 250, 'EHLO');
+      mark('ehlo');
       s.write(`MAIL FROM:<${sender}>\r\n`);
       await expect(s, 250, 'MAIL');
+      mark('mail');
       s.write(`RCPT TO:<${recipient}>\r\n`);
       await expect(s, 250, 'RCPT');
+      mark('rcpt');
       s.write('DATA\r\n');
       await expect(s, 354, 'DATA');
+      mark('data');
       s.write(head.replace('MSGID', `lat-${i}-${process.pid}@loadgen.bench.test`) + body);
       const t0 = performance.now();
       s.write('.\r\n');
       await expect(s, 250, 'final dot');
       latencies.push(performance.now() - t0);
+      mark('dot');
       accepted++;
       s.write('QUIT\r\n');
       await s.reply().catch(() => {});
+      mark('quit');
+      times.session = performance.now() - tStart;
+      for (const k of Object.keys(phases)) phases[k].push(times[k]);
     } finally {
       s.destroy();
     }
@@ -120,7 +139,7 @@ export async function sendMessages({ host, port, sender, recipient, size = 5120,
     }
   }
   await Promise.all(Array.from({ length: Math.min(sessions, count) }, worker));
-  return { latencies, accepted, refused: count - accepted, errors: errors.slice(0, 5), seconds: (performance.now() - started) / 1000 };
+  return { latencies, phases, accepted, refused: count - accepted, errors: errors.slice(0, 5), seconds: (performance.now() - started) / 1000 };
 }
 
 export function percentile(sorted, p) {
