@@ -497,34 +497,28 @@ describe('connection reuse', () => {
     }
   });
 
-  test('concurrent sends beyond maxPerHost wait for a pooled connection', async () => {
+  /** `count` sends at once to one receiver; every one must be delivered. Returns the connections it saw. */
+  async function sendAtOnce(sender: Pick<ReturnType<typeof newSender>, 'send' | 'close'>, count: number): Promise<number> {
     const rx = await startReceiver();
-    const sender = newSender({ maxPerHost: 2 });
     try {
       const target: SendTarget = { host: '127.0.0.1', port: rx.port, tls: 'none' };
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => sender.send(request(target, [`u${i}@f.test`]))));
+      const results = await Promise.all(Array.from({ length: count }, (_, i) => sender.send(request(target, [`u${i}@f.test`]))));
       assert.ok(results.every((r) => r.outcomes[0]!.kind === 'delivered'));
-      assert.equal(rx.messages.length, 10);
-      assert.ok(rx.connections <= 2, `at most 2 connections, saw ${rx.connections}`);
+      assert.equal(rx.messages.length, count);
+      return rx.connections;
     } finally {
       await sender.close();
       await rx.close();
     }
+  }
+
+  test('concurrent sends beyond maxPerHost wait for a pooled connection', async () => {
+    const connections = await sendAtOnce(newSender({ maxPerHost: 2 }), 10);
+    assert.ok(connections <= 2, `at most 2 connections, saw ${connections}`);
   });
 
   test('the client thread keeps to its maxPerHost too (queue.connectionsPerHost crosses into the thread)', async () => {
-    const rx = await startReceiver();
-    const sender = createThreadedSender({ maxPerHost: 1 });
-    try {
-      const target: SendTarget = { host: '127.0.0.1', port: rx.port, tls: 'none' };
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => sender.send(request(target, [`t${i}@f.test`]))));
-      assert.ok(results.every((r) => r.outcomes[0]!.kind === 'delivered'));
-      assert.equal(rx.messages.length, 6);
-      assert.equal(rx.connections, 1);
-    } finally {
-      await sender.close();
-      await rx.close();
-    }
+    assert.equal(await sendAtOnce(createThreadedSender({ maxPerHost: 1 }), 6), 1);
   });
 
   test('different targets (local address, TLS policy) do not share connections', async () => {
