@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import { ensurePostfix, ensureStrace, createInstance, startInstance, stopInstance } from './lib/postfix.mjs';
 import { startMailflow } from './lib/mailflow.mjs';
 import { startSink, waitCount } from './lib/sink.mjs';
-import { ADDR, PORT, SENDER, RELAY_RCPT } from './lib/topology.mjs';
+import { ADDR, PORT, RELAY_RCPT } from './lib/topology.mjs';
+import { smtpSource } from './lib/smtp-client.mjs';
 import { startBenchDns } from './lib/dns.mjs';
-import { descendants, killAllTracked, run, sleep, spawnTracked, stopChild } from './lib/proc.mjs';
+import { descendants, killAllTracked, sleep, spawnTracked, stopChild } from './lib/proc.mjs';
 
 const M = Number(process.env.FSYNC_N ?? 1000);
 
@@ -75,8 +76,7 @@ export async function fsyncCounts({ tmpRoot, log = () => {} }) {
         entry = pf.host;
       }
       const s = await traced(pids, join(base, 'strace.txt'), async () => {
-        const r = await run('smtp-source', ['-4', '-l', '5120', '-m', String(M), '-s', '20', '-f', SENDER, '-t', RELAY_RCPT, `${entry}:${PORT}`]);
-        if (r.code !== 0) throw new Error(`smtp-source: ${r.err}`);
+        await smtpSource({ host: entry, recipient: RELAY_RCPT, count: M, sessions: 20, timeoutMs: 120_000 });
         await waitCount(sink, M);
         await sleep(500);
       });

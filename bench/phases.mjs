@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { ensurePostfix, createInstance, startInstance, stopInstance } from './lib/postfix.mjs';
 import { startMailflow } from './lib/mailflow.mjs';
 import { startSink, waitCount } from './lib/sink.mjs';
-import { sendMessages, percentile } from './lib/smtp-client.mjs';
+import { sendMessages, percentile, smtpSource } from './lib/smtp-client.mjs';
 import { ADDR, PORT, SENDER, recipientFor } from './lib/topology.mjs';
-import { killAllTracked, run, sleep } from './lib/proc.mjs';
+import { killAllTracked, sleep } from './lib/proc.mjs';
 import { startBenchDns } from './lib/dns.mjs';
 
 const [sessions = '1', n = '400'] = process.argv.slice(2);
@@ -40,8 +40,7 @@ for (const side of SIDES) {
     stop = () => mf.stop();
   }
   // warm-up as in run.mjs (smtp-source, 20 sessions, delivered before the measured pass)
-  const w = await run('smtp-source', ['-4', '-l', '5120', '-m', String(WARMUP), '-s', '20', '-f', SENDER, '-t', recipientFor('hop1'), `${host}:${PORT}`], { timeoutMs: 300_000 });
-  if (w.code !== 0) throw new Error(`smtp-source: ${w.err || w.out}`);
+  await smtpSource({ host, recipient: recipientFor('hop1'), count: WARMUP, sessions: 20 });
   await waitCount(sink, WARMUP);
   const r = await sendMessages({ host, port: PORT, sender: SENDER, recipient: recipientFor('hop1'), count: Number(n), sessions: Number(sessions) });
   await sleep(500);

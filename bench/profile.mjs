@@ -7,8 +7,9 @@ import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:
 import { join } from 'node:path';
 import { startMailflow } from './lib/mailflow.mjs';
 import { startSink, maildirCounter, waitCount } from './lib/sink.mjs';
-import { ADDR, PORT, SENDER, recipientFor } from './lib/topology.mjs';
-import { killAllTracked, run } from './lib/proc.mjs';
+import { ADDR, PORT, recipientFor } from './lib/topology.mjs';
+import { killAllTracked } from './lib/proc.mjs';
+import { smtpSource } from './lib/smtp-client.mjs';
 import { startBenchDns } from './lib/dns.mjs';
 
 const [scenario = 'hop1', sessions = '20', n = '3000'] = process.argv.slice(2);
@@ -25,9 +26,9 @@ const sink = scenario === 'maildir' ? null : await startSink(ADDR.sink, PORT);
 const mf = await startMailflow(tmp, scenario, { filtering: process.env.FILTERING !== 'off', nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], logLevel: process.env.LOG_LEVEL ?? 'info', procs: process.env.MF_PROCS ?? 'one' });
 const counter = sink ?? maildirCounter(() => mf.maildirNew);
 const t0 = performance.now();
-const r = await run('smtp-source', ['-4', '-l', '5120', '-m', n, '-s', sessions, '-f', SENDER, '-t', recipientFor(scenario), `${ADDR.gateway}:${PORT}`]);
+// a failed load still leaves a profile worth reading: say so and go on
+await smtpSource({ host: ADDR.gateway, recipient: recipientFor(scenario), count: Number(n), sessions: Number(sessions), timeoutMs: 120_000 }).catch((err) => console.error(err.message));
 const t1 = performance.now();
-if (r.code !== 0) console.error('smtp-source failed:', r.code, r.signal, r.err, r.out);
 const t2 = await waitCount(counter, Number(n));
 console.log(`${scenario} s=${sessions} N=${n}: ingest ${(Number(n) / ((t1 - t0) / 1000)).toFixed(0)} msg/s, end-to-end ${t2 ? (Number(n) / ((t2 - t0) / 1000)).toFixed(0) : 'n/a'} msg/s, sink connections ${sink?.sessions() ?? '-'}`);
 await mf.stop();
@@ -40,18 +41,22 @@ const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort
 function threadOf(f) {
   return Number(/\.(\d+)\.cpuprofile$/.exec(f)?.[1] ?? 0);
 }
-const file = files[0];
-const p = JSON.parse(readFileSync(join(profDir, file), 'utf8'));
-const byId = new Map(p.nodes.map((x) => [x.id, x]));
+/** A thread's profile: its nodes by id, and the sampled time (µs) of each node and in all. */
+function loadProfile(f) {
+  const prof = JSON.parse(readFileSync(join(profDir, f), 'utf8'));
+  const nodes = new Map(prof.nodes.map((x) => [x.id, x]));
+  const times = new Map();
+  let sum = 0;
+  prof.samples.forEach((id, i) => {
+    const dt = prof.timeDeltas[i] ?? 0;
+    times.set(id, (times.get(id) ?? 0) + dt);
+    sum += dt;
+  });
+  return { prof, nodes, times, sum };
+}
+const { prof: p, nodes: byId, times: time, sum: total } = loadProfile(files[0]);
 const parent = new Map();
 for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-const time = new Map();
-let total = 0;
-p.samples.forEach((id, i) => {
-  const dt = p.timeDeltas[i] ?? 0;
-  time.set(id, (time.get(id) ?? 0) + dt);
-  total += dt;
-});
 const short = (u) => u.replace(/^file:\/\/.*?\/dist\//, '').replace(/.*node_modules\//, '');
 const key = (cf) => `${cf.functionName || '(anonymous)'} ${short(cf.url)}:${cf.lineNumber + 1}`;
 const selfFn = new Map();
@@ -103,18 +108,14 @@ const topLeaves = [...selfFn].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k]) 
 const callerText = topLeaves.map((k) => `${k}\n${top(callers.get(k), 4).replace(/^/gm, '    ')}`).join('\n');
 console.log(`\nmain thread: ${(total / 1e6).toFixed(1)} s sampled\n\nby subsystem\n${top(byCat, 12)}\n\nself time by function\n${top(selfFn, 25)}\n\nself time by file\n${top(selfFile, 15)}\n\ninclusive, mailflow code\n${top(incl, 45, (k) => / src\//.test(k))}\n\ncallers of the costliest functions\n${callerText}`);
 for (const f of files.slice(1)) {
-  const w = JSON.parse(readFileSync(join(profDir, f), 'utf8'));
-  const wById = new Map(w.nodes.map((x) => [x.id, x]));
+  const { nodes: wById, times: wTimes, sum: wTotal } = loadProfile(f);
   const self = new Map();
-  let wTotal = 0;
   let idle = 0;
-  w.samples.forEach((id, i) => {
-    const dt = w.timeDeltas[i] ?? 0;
-    wTotal += dt;
+  for (const [id, dt] of wTimes) {
     const cf = wById.get(id).callFrame;
     if (cf.functionName === '(idle)') idle += dt;
     add(self, key(cf), dt);
-  });
+  }
   const busy = wTotal - idle;
   const topW = [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}`).join('\n');
   console.log(`\nworker thread ${threadOf(f)}: ${(busy / 1e6).toFixed(1)} s busy of ${(wTotal / 1e6).toFixed(1)} s; self time, % of busy\n${topW}`);

@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { ensurePostfix, postfixVersion, createInstance, startInstance, stopInstance, queuedFiles, countFiles } from './lib/postfix.mjs';
 import { startMailflow } from './lib/mailflow.mjs';
 import { startSink, maildirCounter, waitCount } from './lib/sink.mjs';
-import { sendMessages, percentile } from './lib/smtp-client.mjs';
+import { sendMessages, percentile, smtpSource } from './lib/smtp-client.mjs';
 import { ADDR, PORT, SENDER, recipientFor, MAILBOX_RCPT } from './lib/topology.mjs';
-import { killAllTracked, machineCpuMs, portOpen, rssSampler, run, sleep, treeCpuMs } from './lib/proc.mjs';
+import { killAllTracked, machineCpuMs, portOpen, rssSampler, sleep, treeCpuMs } from './lib/proc.mjs';
 import { table, ratioLines } from './lib/report.mjs';
 import { fsyncCounts } from './fsync.mjs';
 import { startBenchDns } from './lib/dns.mjs';
@@ -105,19 +105,15 @@ async function runOne({ side, scenario, sessions, greetingDelayMs = 0, filtering
     // With the pre-greeting pause the listener, not the code, sets the pace: a shorter warm-up.
     const warm = greetingDelayMs ? Math.min(WARMUP, 1000) : WARMUP;
     if (warm > 0) {
-      const w = await run('smtp-source', ['-4', '-l', String(SIZE), '-m', String(warm), '-s', '20', '-f', SENDER, '-t', recipient, `${entry}:${PORT}`], { timeoutMs: 300_000 });
-      if (w.code !== 0) throw new Error(`smtp-source (warm-up): ${(w.err || w.out).trim().slice(0, 200)}`);
+      await smtpSource({ host: entry, recipient, count: warm, sessions: 20, size: SIZE });
       if ((await waitCount(counter, warm)) === null) throw new Error('warm-up messages did not all arrive');
     }
     // Throughput: smtp-source, N messages. CPU: the side's process tree, and the whole machine.
     const cpu0 = treeCpuMs(roots());
     const machine0 = machineCpuMs();
     const t0 = performance.now();
-    const src = await run('smtp-source', ['-4', '-l', String(SIZE), '-m', String(n), '-s', String(sessions), '-f', SENDER, '-t', recipient, `${entry}:${PORT}`], {
-      timeoutMs: 300_000,
-    });
+    await smtpSource({ host: entry, recipient, count: n, sessions, size: SIZE });
     const t1 = performance.now();
-    if (src.code !== 0) throw new Error(`smtp-source: ${(src.err || src.out).trim().slice(0, 200)}`);
     const accepted = n;
     result.ingestRate = accepted / ((t1 - t0) / 1000);
     const tE = await waitCount(counter, warm + accepted);

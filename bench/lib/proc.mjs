@@ -90,19 +90,29 @@ export async function waitPort(host, port, timeoutMs = 20_000) {
   throw new Error(`${host}:${port} did not open within ${timeoutMs} ms`);
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command name (state, ppid, ..., utime at [11]: field 3 of
+ * stat(5) is [0]); null once the process is gone. The name may contain spaces and ')': split after the last ')'.
+ */
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
 /** ppid → children, from /proc (by PID, so we only ever touch processes we started). */
 function childrenMap() {
   const m = new Map();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (!m.has(ppid)) m.set(ppid, []);
-      m.get(ppid).push(Number(name));
-    } catch {
-      /* exited meanwhile */
-    }
+    const f = statFields(name);
+    if (!f) continue; // exited meanwhile
+    const ppid = Number(f[1]);
+    if (!m.has(ppid)) m.set(ppid, []);
+    m.get(ppid).push(Number(name));
   }
   return m;
 }
@@ -129,12 +139,8 @@ export function statusField(pid, field) {
 }
 
 export function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
+  const f = statFields(pid);
+  return f !== null && f[0] !== 'Z';
 }
 
 /** Proportional set size (shared pages split among their users), from smaps_rollup. */
@@ -185,14 +191,10 @@ const TICK_MS = 1000 / 100; // USER_HZ: /proc reports CPU time in 1/100 s on Lin
 export function treeCpuMs(roots) {
   let ticks = 0;
   for (const pid of descendants(roots)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields 14-17 of stat(5), counted from 1 with pid and comm: utime stime cutime cstime
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-    } catch {
-      /* exited meanwhile: its times went to its parent */
-    }
+    const f = statFields(pid);
+    if (!f) continue; // exited meanwhile: its times went to its parent
+    // fields 14-17 of stat(5): utime stime cutime cstime
+    ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   }
   return ticks * TICK_MS;
 }

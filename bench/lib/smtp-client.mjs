@@ -2,6 +2,17 @@
 // a 5 KB message, QUIT; `sessions` of them in parallel), timing each final dot to its 250.
 // smtp-source cannot report that, so throughput comes from smtp-source and latency from this.
 import net from 'node:net';
+import { run } from './proc.mjs';
+import { PORT, SENDER } from './topology.mjs';
+
+/**
+ * Postfix's load generator: `count` messages of `size` bytes from the bench sender to `recipient`
+ * over `sessions` parallel sessions, a new connection per message. Throws when it fails.
+ */
+export async function smtpSource({ host, recipient, count, sessions, size = 5120, timeoutMs = 300_000 }) {
+  const r = await run('smtp-source', ['-4', '-l', String(size), '-m', String(count), '-s', String(sessions), '-f', SENDER, '-t', recipient, `${host}:${PORT}`], { timeoutMs });
+  if (r.code !== 0) throw new Error(`smtp-source: ${(r.err || r.out || `exit ${r.code} ${r.signal ?? ''}`).trim().slice(0, 200)}`);
+}
 
 export function makeMessage(sender, recipient, size) {
   const head = `From: <${sender}>\r\nTo: <${recipient}>\r\nSubject: bench\r\nMessage-Id: <MSGID>\r\n\r\n`;
