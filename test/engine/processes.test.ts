@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { openSqliteQueue } from '../../src/queue/sqlite-store.js';
 import { demoZoneRecords } from '../../src/dns/demo-zone.js';
-import { startTopology, type Topology } from '../helpers/topology.js';
+import { reached, startTopology, type Topology } from '../helpers/topology.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 let t: Topology;
@@ -41,8 +41,9 @@ test('roles in separate processes deliver to each other; SIGTERM exits cleanly a
   await waitPort(t.loaded.config.gateway.listen);
   try {
     await t.send({ from: 'a@fabrikam.test', to: ['dave@contoso.test'], entry: 'mx', messageId: 'proc1@test' });
-    const ev = await t.waitFor({ messageId: 'proc1@test' }, (e) => e.some((x) => x.type === 'DELIVER'));
-    assert.deepEqual(ev.map((e) => e.role), ['gateway', 'gateway', 'hub', 'hub', 'onprem', 'onprem']);
+    const steps = ['gateway:RECEIVE', 'gateway:SEND', 'hub:RECEIVE', 'hub:SEND', 'onprem:RECEIVE', 'onprem:DELIVER'];
+    const ev = await t.waitFor({ messageId: 'proc1@test' }, reached(steps));
+    assert.deepEqual(ev.map((e) => `${e.role}:${e.type}`), steps);
 
     await t.send({ from: 'alice@contoso.test', to: ['x@down.test'], entry: 'hub', messageId: 'proc2@test' });
     await t.waitFor({ messageId: 'proc2@test' }, (e) => e.some((x) => x.type === 'DEFER'));

@@ -17,6 +17,13 @@ import { ensureCertificates } from '../../src/tls/certs.js';
 import { withKeys } from '../../src/roles/keys.js';
 import type { TraceEvent } from '../../src/trace/types.js';
 
+/**
+ * A predicate for `waitFor` that holds once every `role:TYPE` step has been recorded. Roles record
+ * independently: the next hop can record its DELIVER before the sender has read the 250 and recorded
+ * its SEND, so waiting for the last step alone races.
+ */
+export const reached = (steps: readonly string[]) => (events: TraceEvent[]) => steps.every((s) => events.some((e) => `${e.role}:${e.type}` === s));
+
 export interface Topology {
   dir: string;
   net: string;
