@@ -34,7 +34,7 @@ export function createResolver(opts: ResolverOptions): Resolver {
   const timeoutMs = opts.timeoutMs ?? 2000;
   const tries = Math.max(1, opts.tries ?? 1);
   const cacheMs = opts.cacheMs ?? (opts.cache ? Infinity : 0);
-  const cache = cacheMs > 0 ? new Map<string, { until: number; answer: Promise<DnsResult> }>() : null;
+  const cache = cacheMs > 0 ? new Map<string, { until: number; answer: Promise<DnsResult>; settled: boolean }>() : null;
 
   async function ask<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>> {
     const problem = nameProblem(name);
@@ -60,12 +60,20 @@ export function createResolver(opts: ResolverOptions): Resolver {
       if (entry && entry.until > now) return entry.answer as Promise<DnsResult<T>>;
       if (cache.size >= MAX_CACHED) cache.clear();
       const answer = ask(name, type);
-      cache.set(key, { until: now + cacheMs, answer });
-      // temporary failures are not remembered
+      const fresh = { until: now + cacheMs, answer, settled: false };
+      cache.set(key, fresh);
+      // temporary failures are not remembered; registered before any caller's await, so a caller
+      // that got its answer sees the entry settled or gone
       void answer.then((r) => {
-        if (r.status !== 'ok' && r.status !== 'nxdomain' && r.status !== 'nodata' && cache.get(key)?.answer === answer) cache.delete(key);
+        if (r.status !== 'ok' && r.status !== 'nxdomain' && r.status !== 'nodata') {
+          if (cache.get(key) === fresh) cache.delete(key);
+        } else fresh.settled = true;
       });
       return answer;
+    },
+    cachedUntil(name: string, type: RecordType): number | undefined {
+      const entry = cache?.get(`${type} ${name.toLowerCase()}`);
+      return entry?.settled && entry.until > Date.now() ? entry.until : undefined;
     },
   };
 }

@@ -32,4 +32,10 @@ export type DnsResult<T extends RecordType = RecordType> =
 
 export interface Resolver {
   query<T extends RecordType>(name: string, type: T): Promise<DnsResult<T>>;
+  /**
+   * Until when (epoch ms) a cached resolver keeps serving the answer it holds for this question;
+   * undefined when it holds none (not asked, not cacheable, or no cache). A result computed only
+   * from cached answers can live as long as the earliest of them (src/filter/spf-memo.ts).
+   */
+  cachedUntil?(name: string, type: RecordType): number | undefined;
 }

@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { toMailauthResolver } from '../dns/mailauth-resolver.js';
 import type { Resolver } from '../dns/types.js';
 import { rebuild, splitHeaders } from './headers.js';
+import { spfMemoFor } from './spf-memo.js';
 
 export type AuthWord = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
@@ -82,6 +83,25 @@ export interface AuthResults {
   summary: string;
 }
 
+type SpfResult = Awaited<ReturnType<typeof spf>>;
+
+/** Fields that carry a signature DKIM or ARC verification must check against the body. */
+const SIGNATURE_FIELDS = new Set(['dkim-signature', 'arc-seal', 'arc-message-signature', 'arc-authentication-results']);
+
+/**
+ * What DKIM/ARC verification needs to read. A message that carries no signature field needs no body
+ * hash, only its header section (the author, for DMARC): parsing a 5 KB body for nothing was about a
+ * sixth of the filter's CPU per message. A signed message is read whole.
+ */
+export function dkimInput(message: Buffer): Buffer {
+  const split = splitHeaders(message);
+  if (split.fields.some((f) => SIGNATURE_FIELDS.has(f.name.toLowerCase()))) return message;
+  if (!split.rest.length) return message;
+  // the header fields and the empty line that ends them
+  const sep = split.rest[0] === 0x0d ? 2 : 1;
+  return message.subarray(0, message.length - split.rest.length + sep);
+}
+
 const WORDS = new Set<AuthWord>(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy']);
 const word = (w: unknown): AuthWord => {
   const s = String(w ?? 'none').toLowerCase();
@@ -93,7 +113,7 @@ const policyOf = (p: unknown): DmarcPolicy => (p === 'reject' || p === 'quaranti
 export async function authenticateMessage(input: AuthInput): Promise<AuthResults> {
   const resolver = toMailauthResolver(input.resolver) as unknown as DNSResolver;
   const authservId = input.authservId.toLowerCase();
-  const dkimResult = await dkimVerify(input.message, {
+  const dkimResult = await dkimVerify(dkimInput(input.message), {
     resolver,
     sender: input.sender || undefined,
     curTime: input.now,
@@ -101,14 +121,16 @@ export async function authenticateMessage(input: AuthInput): Promise<AuthResults
 
   let helo = input.helo || input.ip;
   if (helo && isIP(helo)) helo = `[${helo}]`;
-  const spfResult = await spf({
-    sender: input.sender || undefined,
-    ip: input.ip,
-    helo,
-    mta: authservId,
-    resolver: resolver as NonNullable<SPFOptions['resolver']>,
-    maxElapsedTime: 20_000,
-  } as SPFOptions);
+  const spfResult = await spfMemoFor<SpfResult>(input.resolver).check({ ip: input.ip, sender: input.sender, helo, authservId }, (recording) =>
+    spf({
+      sender: input.sender || undefined,
+      ip: input.ip,
+      helo,
+      mta: authservId,
+      resolver: toMailauthResolver(recording) as NonNullable<SPFOptions['resolver']>,
+      maxElapsedTime: 20_000,
+    } as SPFOptions),
+  );
 
   const arcResult: ARCResult = await arc(dkimResult.arc as never, { resolver, ip: input.ip } as never);
 

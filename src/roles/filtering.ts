@@ -52,9 +52,10 @@ export function createFilterStage(opts: {
 }): FilterStage {
   const { config, role, hostname, resolver, threads } = opts;
   const settings = filterSettingsFor(config, role);
-  const scanners: Scanner[] = settings.enabled && !threads ? scannersFor(settings, resolver) : [];
-  const runFilter = (input: FilterRequest) => (threads ? threads.filter(input) : filterInbound({ ...input, resolver, scanners }));
-  const runAuth = (input: AuthRequest) => (threads ? threads.authenticate(input) : authenticateMessage({ ...input, resolver }));
+  const scanners: Scanner[] = settings.enabled ? scannersFor(settings, resolver) : [];
+  const onThread = (size: number) => !!threads && filterOnThread(size, settings.inlineMaxSize);
+  const runFilter = (input: FilterRequest) => (onThread(input.message.length) ? threads!.filter(input) : filterInbound({ ...input, resolver, scanners }));
+  const runAuth = (input: AuthRequest) => (onThread(input.message.length) ? threads!.authenticate(input) : authenticateMessage({ ...input, resolver }));
   const quarantine = openQuarantine({ dir: quarantineDirFor(config, opts.baseDir, role) });
   const dmarc = openDmarcReportStore({ file: join(opts.dataDir, 'dmarc.db') });
   const arcSeal: ArcSealKey | undefined = settings.arcSeal
@@ -136,6 +137,15 @@ export function createFilterStage(opts: {
       void threads?.close();
     },
   };
+}
+
+/**
+ * Where a message of this size is filtered when the role has filter threads: small ones on the event
+ * loop (the hand-over costs more than the filters: measured at one session, ~0.4-1 ms less at the
+ * final dot), larger ones on a thread.
+ */
+export function filterOnThread(size: number, inlineMaxSize: number): boolean {
+  return size > inlineMaxSize;
 }
 
 function stripReleaseHeader(message: Buffer): Buffer {

@@ -11,6 +11,10 @@ import { filterInbound } from '../../src/filter/pipeline.js';
 import { scannersFor } from '../../src/filter/scanners/run.js';
 import { filterSettingsFor } from '../../src/filter/settings.js';
 import { createFilterThreads, type FilterThreads } from '../../src/filter/threads/pool.js';
+import { createFilterStage, filterOnThread } from '../../src/roles/filtering.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 let dns: DnsServer;
 let threads: FilterThreads;
@@ -73,4 +77,37 @@ test('after close, requests are refused at once', async () => {
   assert.equal((await t.filter(request('127.0.0.2', 'ceo@contoso.test'))).action, 'deliver');
   await t.close();
   await assert.rejects(t.filter(request('127.0.0.2', 'ceo@contoso.test')), /closed/);
+});
+
+test('a role with filter threads filters small messages on the event loop and large ones on a thread', async () => {
+  assert.equal(filterOnThread(5 * 1024, 128 * 1024), false);
+  assert.equal(filterOnThread(200 * 1024, 128 * 1024), true);
+  assert.equal(filterOnThread(1, 0), true, '0 sends every message to the threads');
+  assert.equal(settings.inlineMaxSize, 128 * 1024, 'the default');
+  // count what reaches the threads
+  const sent: number[] = [];
+  const counting: FilterThreads = {
+    filter: (input) => (sent.push(input.message.length), threads.filter(input)),
+    authenticate: (input) => threads.authenticate(input),
+    close: async () => undefined,
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'mailflow-stage-'));
+  const resolver = createResolver({ servers: [dns.address], timeoutMs: 1000 });
+  const cfg = { ...config, gateway: { ...config.gateway, filter: { ...settings, enabled: true } } };
+  const stage = createFilterStage({ config: cfg, baseDir: dir, role: 'gateway', hostname: 'gateway.contoso.test', dataDir: dir, resolver, threads: counting });
+  try {
+    const session = { id: 's1', remoteAddress: '127.0.0.66', remotePort: 2000, localAddress: '127.0.0.1', localPort: 25, helo: 'client.test', secure: false, peerCertificate: null, notes: {} };
+    const env = { sender: 'ceo@contoso.test', recipients: ['bob@contoso.test'], mailParams: {} };
+    const standing = { arrivedFrom: 'internet', reason: 'test' };
+    const small = await stage.inspect(session, standing, env, message('ceo@contoso.test'));
+    const big = Buffer.concat([message('ceo@contoso.test'), Buffer.from('x'.repeat(76).concat('\r\n').repeat(2000))]);
+    const large = await stage.inspect(session, standing, env, big);
+    // both judged the same way (a forged DMARC p=reject sender), wherever they ran
+    assert.equal(small.kind, 'reject');
+    assert.equal(large.kind, 'reject');
+    assert.deepEqual(sent, [big.length], 'only the large message went to a thread');
+  } finally {
+    stage.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,6 +4,7 @@
 // message on its only thread. Threads start on first use; a thread that dies fails its requests
 // (the client gets 451 and retries) and is replaced on the next request.
 import { Worker } from 'node:worker_threads';
+import { acquireShared, type SharedRegistry } from '../../util/shared.js';
 import type { AuthResults } from '../authenticate.js';
 import type { InboundFilterOutcome } from '../pipeline.js';
 import { asBuffer, type AuthRequest, type FilterRequest, type Request, type Response, type ThreadDns } from './protocol.js';
@@ -112,24 +113,13 @@ export function createFilterThreads(opts: { threads: number; dns: ThreadDns }): 
  * One set of filter threads per process and DNS setting, shared by the roles `start` runs together
  * (each thread is a V8 isolate with its own copy of the filter modules: ~30 MB). Released by refcount.
  */
-const shared = new Map<string, { threads: FilterThreads; users: number }>();
+const shared: SharedRegistry<FilterThreads> = new Map();
 
 export function sharedFilterThreads(opts: { threads: number; dns: ThreadDns }): FilterThreads {
-  const key = JSON.stringify(opts);
-  let entry = shared.get(key);
-  if (!entry) shared.set(key, (entry = { threads: createFilterThreads(opts), users: 0 }));
-  entry.users++;
-  const e = entry;
-  let released = false;
+  const h = acquireShared(shared, JSON.stringify(opts), () => createFilterThreads(opts));
   return {
-    filter: (input) => e.threads.filter(input),
-    authenticate: (input) => e.threads.authenticate(input),
-    async close() {
-      if (released) return;
-      released = true;
-      if (--e.users > 0) return;
-      shared.delete(key);
-      await e.threads.close();
-    },
+    filter: (input) => h.value.filter(input),
+    authenticate: (input) => h.value.authenticate(input),
+    close: () => h.release(),
   };
 }

@@ -4,6 +4,7 @@
 // back as outcomes; a caller bug (bad request) rejects. A thread that dies defers what it held (the
 // queue retries) and is started again on the next send.
 import { Worker } from 'node:worker_threads';
+import { acquireShared, type SharedRegistry } from '../../../util/shared.js';
 import { deferAll } from '../classify.js';
 import { reply } from '../../replies.js';
 import type { SenderLogger } from '../client.js';
@@ -83,21 +84,12 @@ export function createThreadedSender(opts: { logger?: SenderLogger; maxPerHost?:
  * connections by local address and TLS identity, so roles never share a connection). Refcounted. The
  * roles of a process share one config, so the first caller's options are everyone's.
  */
-let sharedSender: { sender: SmtpSender; users: number } | null = null;
+const shared: SharedRegistry<SmtpSender> = new Map();
 
 export function sharedThreadedSender(opts: { logger?: SenderLogger; maxPerHost?: number } = {}): SmtpSender {
-  if (!sharedSender) sharedSender = { sender: createThreadedSender(opts), users: 0 };
-  const e = sharedSender;
-  e.users++;
-  let released = false;
+  const h = acquireShared(shared, 'process', () => createThreadedSender(opts));
   return {
-    send: (req) => e.sender.send(req),
-    async close() {
-      if (released) return;
-      released = true;
-      if (--e.users > 0) return;
-      if (sharedSender === e) sharedSender = null;
-      await e.sender.close();
-    },
+    send: (req) => h.value.send(req),
+    close: () => h.release(),
   };
 }
