@@ -9,6 +9,8 @@ import { createResolver } from '../../src/dns/client.js';
 import { startDnsServer } from '../../src/dns/server.js';
 import { createSmtpSender, type SmtpSenderOptions } from '../../src/smtp/outbound/client.js';
 import { createThreadedSender } from '../../src/smtp/outbound/threads/threaded-sender.js';
+import { openSession } from '../../src/smtp/outbound/session.js';
+import { tlsPlan } from '../../src/smtp/outbound/tls-policy.js';
 import type { SendRequest, SendTarget } from '../../src/smtp/outbound/types.js';
 import { ensureCertificates } from '../../src/tls/certs.js';
 import { closedPort, ehloReply, scriptEnvelope, startReceiver, startScripted, waitFor } from './outbound-fixtures.js';
@@ -203,6 +205,53 @@ describe('bytes on the wire and SMTPUTF8', () => {
     } finally {
       await sender.close();
       await rx.close();
+    }
+  });
+
+  test('the message and its terminating dot leave in one write; a body larger than the socket buffer still flows', async () => {
+    const rx = await startReceiver();
+    const opened = await openSession({ host: '127.0.0.1', port: rx.port, hostname: 'gateway.mailflow.test', plan: tlsPlan({ host: '127.0.0.1', port: rx.port, tls: 'none' }), timeouts: TIMEOUTS });
+    assert.ok(opened.ok);
+    const session = opened.session;
+    // count what the client hands the kernel: one _write or _writev is one write(2)/writev(2)
+    const sock = (session.conn as unknown as { _socket: { _write: Function; _writev: Function } })._socket;
+    const writes: string[] = [];
+    const [w1, wv] = [sock._write, sock._writev];
+    sock._write = function (chunk: Buffer, ...rest: unknown[]) {
+      writes.push(String(chunk).slice(0, 4));
+      return w1.call(this, chunk, ...rest);
+    };
+    sock._writev = function (chunks: { chunk: Buffer }[], ...rest: unknown[]) {
+      writes.push(`writev(${chunks.length})`);
+      return wv.call(this, chunks, ...rest);
+    };
+    try {
+      const body = Buffer.from('Subject: one write\r\n\r\n' + 'x'.repeat(70).concat('\r\n').repeat(70) + '.dot-stuffed line\r\nend\r\n');
+      const t = await session.transact('alice@contoso.test', ['bob@f.test'], body, false);
+      assert.equal(t.dataReply?.code, 250);
+      // MAIL, RCPT, DATA, then the dot-stuffed body and the final dot together
+      assert.deepEqual(writes.slice(0, 3), ['MAIL', 'RCPT', 'DATA']);
+      assert.equal(writes.length, 4, writes.join(' '));
+      assert.match(writes[3]!, /^writev\(\d+\)$/);
+      assert.ok(rx.messages[0]!.raw.toString().endsWith('\r\n.dot-stuffed line\r\nend\r\n'));
+    } finally {
+      session.quit();
+      await rx.close();
+    }
+    // 3 MB through a real smtp-server over STARTTLS: the pipe pauses on the full socket and must not
+    // wait forever for a 'drain' a corked socket would never emit
+    const tlsRx = await startReceiver({ tls: server });
+    const big = newSender();
+    try {
+      const line = 'y'.repeat(998) + '\r\n';
+      const bigBody = 'Subject: big\r\n\r\n' + line.repeat(3000);
+      const res = await big.send(request({ host: '127.0.0.1', port: tlsRx.port, tls: 'opportunistic' }, ['bob@f.test'], bigBody));
+      assert.equal(res.outcomes[0]!.kind, 'delivered');
+      assert.equal(tlsRx.messages[0]!.raw.length, Buffer.byteLength(bigBody));
+      assert.equal(tlsRx.messages[0]!.secure, true);
+    } finally {
+      await big.close();
+      await tlsRx.close();
     }
   });
 

@@ -98,7 +98,8 @@ export class SmtpSession {
   /**
    * A connection whose last transaction completed moments ago is reused without RSET: the end of
    * data reset the server's state (RFC 5321 §4.1.1.4) and a server that closed since would have sent
-   * its FIN first, which marks us closed. The rare race is covered by the caller (see repliedSince).
+   * its FIN first, which marks us closed. The rare race is covered by the caller (client.ts: a warm
+   * transaction that read no byte back is sent once more on a verified connection).
    */
   warm(now: number, withinMs: number): boolean {
     return !this.closed && !this.broken && this.finishedAt > 0 && now - this.finishedAt < withinMs;
@@ -216,6 +217,39 @@ function errorFacts(conn: SMTPConnection, err: SMTPConnection.SMTPError | Error)
   };
 }
 
+/**
+ * The message and its final "\r\n.\r\n" in one write. nodemailer pipes the dot-stuffed body into the
+ * socket chunk by chunk and the terminating dot as a chunk of its own, each its own write(2) (and
+ * TLS record): on a busy relay those writes were half the SMTP client thread's time. The socket is
+ * corked while the data stream is read and uncorked when it ends, so the kernel gets one writev.
+ */
+function coalesceData(conn: SMTPConnection): void {
+  const inner = conn as unknown as { _createSendStream?: (cb: unknown) => NodeJS.ReadableStream };
+  const create = inner._createSendStream;
+  // a nodemailer without this internal still works, one write per chunk
+  if (typeof create !== 'function') return;
+  inner._createSendStream = function (this: SMTPConnection, cb: unknown) {
+    const stream = create.call(this, cb);
+    const sock = internals(conn)._socket;
+    if (sock && !sock.destroyed) {
+      sock.cork();
+      let corked = true;
+      const release = () => {
+        if (!corked) return;
+        corked = false;
+        sock.uncork();
+      };
+      // a body larger than the socket's buffer makes the pipe pause until 'drain', which a corked
+      // socket never emits: let it flow from there
+      stream.once('pause', release);
+      stream.once('end', release);
+      stream.once('error', release);
+      stream.once('close', release);
+    }
+    return stream;
+  };
+}
+
 /** Connect, greet, EHLO, STARTTLS per plan, and judge the TLS peer. */
 export function openSession(p: OpenParams): Promise<OpenResult> {
   const conn = new SMTPConnection({
@@ -233,6 +267,7 @@ export function openSession(p: OpenParams): Promise<OpenResult> {
     socketTimeout: p.timeouts.socketMs,
     logger: false,
   });
+  coalesceData(conn);
   const target = `${p.host}:${p.port}`;
   const session = new SmtpSession(conn, target);
   return new Promise((resolve) => {
