@@ -11,6 +11,7 @@ import { ADDR, PORT, recipientFor } from './lib/topology.mjs';
 import { killAllTracked } from './lib/proc.mjs';
 import { smtpSource } from './lib/smtp-client.mjs';
 import { startBenchDns } from './lib/dns.mjs';
+import { ensurePostfix } from './lib/postfix.mjs';
 
 const [scenario = 'hop1', sessions = '20', n = '3000'] = process.argv.slice(2);
 const tmp = mkdtempSync('/var/tmp/mailflow-prof-');
@@ -20,6 +21,7 @@ process.on('exit', () => {
   if (process.env.KEEP_TMP !== '1') rmSync(tmp, { recursive: true, force: true });
 });
 
+await ensurePostfix(console.log); // smtp-source and smtp-sink come with it
 const profDir = join(tmp, 'prof');
 const dns = await startBenchDns();
 const sink = scenario === 'maildir' ? null : await startSink(ADDR.sink, PORT);
@@ -41,10 +43,12 @@ const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile')).sort
 function threadOf(f) {
   return Number(/\.(\d+)\.cpuprofile$/.exec(f)?.[1] ?? 0);
 }
-/** A thread's profile: its nodes by id, and the sampled time (µs) of each node and in all. */
+/** A thread's profile: its nodes by id, each node's parent, and the sampled time (µs) of each node and in all. */
 function loadProfile(f) {
   const prof = JSON.parse(readFileSync(join(profDir, f), 'utf8'));
   const nodes = new Map(prof.nodes.map((x) => [x.id, x]));
+  const parent = new Map();
+  for (const x of prof.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
   const times = new Map();
   let sum = 0;
   prof.samples.forEach((id, i) => {
@@ -52,29 +56,38 @@ function loadProfile(f) {
     times.set(id, (times.get(id) ?? 0) + dt);
     sum += dt;
   });
-  return { prof, nodes, times, sum };
+  return { nodes, parent, times, sum };
 }
-const { prof: p, nodes: byId, times: time, sum: total } = loadProfile(files[0]);
-const parent = new Map();
-for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+/** Inclusive time by function: each sample counts once for every distinct function on its stack. */
+function inclusiveOf({ nodes, parent, times }) {
+  const incl = new Map();
+  for (const [id, t] of times) {
+    const seen = new Set();
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      const k = key(nodes.get(cur).callFrame);
+      if (!seen.has(k)) seen.add(k), add(incl, k, t);
+    }
+  }
+  return incl;
+}
+/** The `count` largest entries of `m` that pass `filter`, as percentages of `base`, one per line. */
+function ranked(m, count, base, filter = () => true) {
+  return [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, v]) => `${((100 * v) / base).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+}
+const main = loadProfile(files[0]);
+const { nodes: byId, parent, times: time, sum: total } = main;
 const short = (u) => u.replace(/^file:\/\/.*?\/dist\//, '').replace(/.*node_modules\//, '');
 const key = (cf) => `${cf.functionName || '(anonymous)'} ${short(cf.url)}:${cf.lineNumber + 1}`;
 const selfFn = new Map();
 const selfFile = new Map();
-const incl = new Map();
 const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
 for (const [id, t] of time) {
   const cf = byId.get(id).callFrame;
   add(selfFn, key(cf), t);
   add(selfFile, short(cf.url) || cf.functionName, t);
-  const seen = new Set();
-  for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
-    const k = key(byId.get(cur).callFrame);
-    if (!seen.has(k)) seen.add(k), add(incl, k, t);
-  }
 }
-const top = (m, count, filter = () => true) =>
-  [...m].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, count).map(([k, v]) => `${((100 * v) / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+const incl = inclusiveOf(main);
+const top = (m, count, filter) => ranked(m, count, total, filter);
 // Time by subsystem: a sample belongs to the first category (in this order) that any frame of its stack matches.
 const CATEGORIES = [
   ['filter (auth, scanners)', /src\/filter\/|src\/roles\/filtering|mailauth\//],
@@ -108,16 +121,18 @@ const topLeaves = [...selfFn].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k]) 
 const callerText = topLeaves.map((k) => `${k}\n${top(callers.get(k), 4).replace(/^/gm, '    ')}`).join('\n');
 console.log(`\nmain thread: ${(total / 1e6).toFixed(1)} s sampled\n\nby subsystem\n${top(byCat, 12)}\n\nself time by function\n${top(selfFn, 25)}\n\nself time by file\n${top(selfFile, 15)}\n\ninclusive, mailflow code\n${top(incl, 45, (k) => / src\//.test(k))}\n\ncallers of the costliest functions\n${callerText}`);
 for (const f of files.slice(1)) {
-  const { nodes: wById, times: wTimes, sum: wTotal } = loadProfile(f);
+  const worker = loadProfile(f);
   const self = new Map();
   let idle = 0;
-  for (const [id, dt] of wTimes) {
-    const cf = wById.get(id).callFrame;
+  for (const [id, dt] of worker.times) {
+    const cf = worker.nodes.get(id).callFrame;
     if (cf.functionName === '(idle)') idle += dt;
     add(self, key(cf), dt);
   }
-  const busy = wTotal - idle;
-  const topW = [...self].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${((100 * v) / busy).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-  console.log(`\nworker thread ${threadOf(f)}: ${(busy / 1e6).toFixed(1)} s busy of ${(wTotal / 1e6).toFixed(1)} s; self time, % of busy\n${topW}`);
+  const busy = worker.sum - idle;
+  const wTotal = worker.sum;
+  const topW = ranked(self, 15, busy, (k) => !k.startsWith('(idle)'));
+  const inclW = ranked(inclusiveOf(worker), 25, busy, (k) => / (src|mailauth|nodemailer)\//.test(k));
+  console.log(`\nworker thread ${threadOf(f)}: ${(busy / 1e6).toFixed(1)} s busy of ${(wTotal / 1e6).toFixed(1)} s; self time, % of busy\n${topW}\ninclusive (mailflow, mailauth, nodemailer), % of busy\n${inclW}`);
 }
 process.exit(0);

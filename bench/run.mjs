@@ -12,7 +12,7 @@
 // ("1 20"), SCENARIOS ("hop1 hop3 maildir"), GREETING_MS (the gateway's pre-greeting pause for the
 // extra hop1 rows, default 100; 0 skips them), RUNS (repeat each run, default 1), LOG_LEVEL (mailflow's, info),
 // MF_PROCS (one: all roles in one `mailflow start`, the default; per-role: one process per role).
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePostfix, postfixVersion, createInstance, startInstance, stopInstance, queuedFiles, countFiles } from './lib/postfix.mjs';
 import { startMailflow } from './lib/mailflow.mjs';
@@ -38,7 +38,9 @@ const GREETING_MS = Number(env.GREETING_MS ?? 100);
 // working size): 1 hop, 20 sessions, filters on, CPU per message over successive thousands was
 // 6.2, 4.5, 3.3, 3.0, 3.4, 2.5, 2.4, 2.9 ms; Postfix's stayed at 2.2-3.7 ms from the first thousand.
 // A server runs warm, so the rates are the warm ones (WARMUP=0 measures from a cold start).
-const WARMUP = Number(env.WARMUP ?? 2000);
+// 1500, not more: on a host where Postfix's three hops run at ~80 msg/s the whole bench must still end
+// within 10 minutes (it took 9 min 46 s with 2000).
+const WARMUP = Number(env.WARMUP ?? 1500);
 // "Filters off" rows (mailflow without SPF/DKIM/DMARC and content checks, the same work as the Postfix
 // hops): FILTERS_OFF=max (default) at the largest session count only, `all` at every count, `0` none.
 const FILTERS_OFF = env.FILTERS_OFF ?? 'max';
@@ -193,6 +195,11 @@ async function main() {
     logLevel: LOG_LEVEL,
     mailflowProcesses: MF_PROCS,
     cpus: (await import('node:os')).cpus().length,
+    cpuModel: (await import('node:os')).cpus()[0]?.model ?? 'unknown',
+    kernel: (await import('node:os')).release(),
+    // Page-table isolation makes every syscall and context switch dearer: it weighs on Postfix's many
+    // processes more than on one Node process (see bench/README.md, "Same code, another day")
+    meltdownMitigation: readFirstLine('/sys/devices/system/cpu/vulnerabilities/meltdown'),
     loadavg: (await import('node:os')).loadavg(),
   };
   log(`N=${N} (1 session: ${N1}) latency N=${N_LAT} warm-up ${WARMUP} sessions=${SESSIONS.join(',')} scenarios=${SCENARIOS.join(',')} postfix ${meta.postfix} node ${meta.node}`);
@@ -230,7 +237,7 @@ async function main() {
   const stamp = meta.date.replace(/[-:]/g, '').replace(/\..*/, 'Z');
   const file = join(RESULTS, `bench-${stamp}.json`);
   writeFileSync(file, JSON.stringify({ meta, results, fsync }, null, 2) + '\n');
-  console.log(`\nmailflow vs Postfix ${meta.postfix}, ${meta.date}, node ${meta.node}, ${meta.cpus} CPUs, N=${N} (1 session: ${N1}; latency pass ${N_LAT}; warm-up ${WARMUP} per run, not measured), 5 KB, smtp-source (new connection per message); ${meta.seconds} s\n`);
+  console.log(`\nmailflow vs Postfix ${meta.postfix}, ${meta.date}, node ${meta.node}, ${meta.cpus} CPUs (${meta.cpuModel}, kernel ${meta.kernel}, meltdown: ${meta.meltdownMitigation}), N=${N} (1 session: ${N1}; latency pass ${N_LAT}; warm-up ${WARMUP} per run, not measured), 5 KB, smtp-source (new connection per message); ${meta.seconds} s\n`);
   console.log(table(results));
   console.log('\n*memory: mailflow, peak RSS of its one process (VmHWM); Postfix, peak of the summed PSS of its processes. sink conns: connections the last hop opened to the sink. †CPU time of the processes of each side (all threads, exited children included) per message of the throughput pass, and in brackets how busy the whole 2-CPU machine was meanwhile (load generator and sink included). × = mailflow / Postfix, same scenario and sessions.');
   if (fsync) {
@@ -248,3 +255,11 @@ main().then(
     process.exit(1);
   },
 );
+
+function readFirstLine(file) {
+  try {
+    return readFileSync(file, 'utf8').split('\n')[0].trim();
+  } catch {
+    return 'unknown';
+  }
+}
