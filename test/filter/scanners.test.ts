@@ -3,39 +3,21 @@
 // are not installed and cannot be installed, the tests are skipped and say what is missing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { builtinScanner } from '../../src/filter/scanners/builtin.js';
 import { clamdScanner } from '../../src/filter/scanners/clamd.js';
 import { rspamdScanner } from '../../src/filter/scanners/rspamd.js';
 import { runScanners } from '../../src/filter/scanners/run.js';
 import { decideVerdict } from '../../src/filter/verdict.js';
+import { ensureScanners, SCANNERS_SCRIPT as SCRIPT } from '../helpers/scanners.js';
 
-const SCRIPT = fileURLToPath(new URL('../../../scripts/scanners.sh', import.meta.url));
 // Built from base64 so the repository never holds the test-virus string itself.
 const EICAR = Buffer.from('WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=', 'base64');
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
-
-function binary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0 || existsSync(`/usr/sbin/${name}`) || existsSync(`/usr/bin/${name}`);
-}
-
-/** Installs the packages when missing and apt-get is there; returns what is still missing. */
-function ensureInstalled(): string | null {
-  if (binary('clamd') && binary('rspamd')) return null;
-  if (!binary('apt-get')) return `clamd/rspamd are not installed and apt-get is not available (missing: ${['clamd', 'rspamd'].filter((b) => !binary(b)).join(', ')})`;
-  try {
-    execFileSync(SCRIPT, ['install'], { stdio: 'pipe', timeout: 300_000 });
-  } catch (err) {
-    return `scanners.sh install failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).slice(-300)}`;
-  }
-  const still = ['clamd', 'rspamd'].filter((b) => !binary(b));
-  return still.length ? `still missing after install: ${still.join(', ')}` : null;
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -48,7 +30,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-const missing = ensureInstalled();
+const missing = ensureScanners();
 const ports = { clamd: await freePort(), rspamd: await freePort(), controller: await freePort(), dns: await freePort() };
 const dir = mkdtempSync(join(tmpdir(), 'mailflow-scanners-'));
 const env = {

@@ -1,0 +1,27 @@
+// clamd and rspamd for the tests that use them: installed by scripts/scanners.sh when missing and
+// apt-get is there, so a fresh machine runs those tests instead of skipping them.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const SCANNERS_SCRIPT = fileURLToPath(new URL('../../../scripts/scanners.sh', import.meta.url));
+
+export function binary(name: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0 || existsSync(`/usr/sbin/${name}`) || existsSync(`/usr/bin/${name}`);
+}
+
+export type ScannerName = 'clamd' | 'rspamd';
+
+/** Installs the missing daemons of `names`; returns why some are still missing, or null. */
+export function ensureScanners(names: readonly ScannerName[] = ['clamd', 'rspamd']): string | null {
+  const missing = () => names.filter((b) => !binary(b));
+  if (missing().length === 0) return null;
+  if (!binary('apt-get')) return `${missing().join(', ')} not installed and apt-get is not available`;
+  try {
+    execFileSync(SCANNERS_SCRIPT, ['install'], { stdio: 'pipe', timeout: 300_000, env: { ...process.env, SCANNERS: names.join(' ') } });
+  } catch (err) {
+    return `scanners.sh install failed: ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).slice(-300)}`;
+  }
+  const still = missing();
+  return still.length ? `still missing after install: ${still.join(', ')}` : null;
+}
