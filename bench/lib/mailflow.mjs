@@ -18,6 +18,8 @@ export async function startMailflow(base, scenario, { greetingDelayMs = 0, filte
   const config = writeMailflowConfig(dir, scenario, { greetingDelayMs, filtering });
   const roles = rolesFor(scenario);
   const groups = procs === 'per-role' ? roles.map((r) => [r]) : [roles];
+  // MF_NODE_ARGS: extra Node/V8 flags for mailflow's processes in any bench script (experiments).
+  nodeArgs = [...nodeArgs, ...(process.env.MF_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const children = groups.map((group) => {
     const args = [...nodeArgs, MAIN, 'start', '--config', config, '--log-level', logLevel, '--role', ...group];
     const [cmd, cmdArgs] = wrap ? wrap(process.execPath, args) : [process.execPath, args];

@@ -91,6 +91,7 @@ async function expect(s, code, what) {
 export async function sendMessages({ host, port, sender, recipient, size = 5120, count, sessions, timeoutMs = 300_000 }) {
   const { head, body } = makeMessage(sender, recipient, size);
   const latencies = [];
+  const dotAt = []; // when each latency sample's dot was sent (performance.now()), to line up slow ones with other events
   // Per-phase times (ms) of every accepted session: where a session's time goes, phase by phase.
   const phases = { connect: [], ehlo: [], mail: [], rcpt: [], data: [], dot: [], quit: [], session: [] };
   const errors = [];
@@ -128,6 +129,7 @@ export async function sendMessages({ host, port, sender, recipient, size = 5120,
       s.write('.\r\n');
       await expect(s, 250, 'final dot');
       latencies.push(performance.now() - t0);
+      dotAt.push(t0);
       mark('dot');
       accepted++;
       s.write('QUIT\r\n');
@@ -150,7 +152,7 @@ export async function sendMessages({ host, port, sender, recipient, size = 5120,
     }
   }
   await Promise.all(Array.from({ length: Math.min(sessions, count) }, worker));
-  return { latencies, phases, accepted, refused: count - accepted, errors: errors.slice(0, 5), seconds: (performance.now() - started) / 1000 };
+  return { latencies, dotAt, phases, accepted, refused: count - accepted, errors: errors.slice(0, 5), seconds: (performance.now() - started) / 1000 };
 }
 
 export function percentile(sorted, p) {
