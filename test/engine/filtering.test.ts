@@ -7,7 +7,7 @@ import { spawnSync, execFile } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { demoZoneRecords } from '../../src/dns/demo-zone.js';
-import { ensureScanners } from '../helpers/scanners.js';
+import { ensureScanners, SCANNERS_SCRIPT } from '../helpers/scanners.js';
 import { startTopology, type Topology } from '../helpers/topology.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
@@ -55,7 +55,6 @@ test('without Enhanced Filtering the hub sees the gateway as the sender, and the
 
 let t: Topology;
 let clamd: { port: number; env: NodeJS.ProcessEnv } | undefined;
-const script = join(process.cwd(), 'scripts/scanners.sh');
 let clamdMissing: string | null = null;
 
 before(async () => {
@@ -70,14 +69,14 @@ before(async () => {
       });
     });
     const env = { ...process.env, SCANNERS: 'clamd', SCANNERS_DIR: `/tmp/mailflow-test-clamd-${process.pid}`, CLAMD_PORT: String(port) };
-    if (spawnSync('bash', [script, 'start'], { env, timeout: 60_000 }).status === 0) clamd = { port, env };
+    if (spawnSync('bash', [SCANNERS_SCRIPT, 'start'], { env, timeout: 60_000 }).status === 0) clamd = { port, env };
   }
   t = await startTopology('127.40.0', (y) => (clamd ? y.replace('  inSpf: true\n\nhub:', `  inSpf: true\n  filter:\n    clamd: { endpoint: 127.0.0.1:${clamd.port} }\n\nhub:`) : y), { keys: true });
   t.dns.setRecords([...demoZoneRecords(t.loaded.config, { baseDir: t.loaded.baseDir }), { name: '_dmarc.fabrikam.test', type: 'TXT', value: 'v=DMARC1; p=reject' }]);
 });
 after(async () => {
   await t?.close();
-  if (clamd) spawnSync('bash', [script, 'stop'], { env: clamd.env, timeout: 60_000 });
+  if (clamd) spawnSync('bash', [SCANNERS_SCRIPT, 'stop'], { env: clamd.env, timeout: 60_000 });
 });
 
 test('DKIM signed by the hub verifies at the internet stand-in after every hop (from on-prem, through the hub)', async () => {
