@@ -2,7 +2,6 @@
 // on our Resolver, and the one Authentication-Results header (RFC 8601) a role stamps.
 // mailauth's own authenticate() cannot be used: its module also loads BIMI, whose HTTP client does
 // not load on Node 20.20. This follows lib/mailauth.js step for step, without BIMI.
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { spf } from 'mailauth/lib/spf/index.js';
 import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
 import { arc, createSeal } from 'mailauth/lib/arc/index.js';
@@ -11,6 +10,7 @@ import { isIP } from 'node:net';
 import { toMailauthResolver } from '../dns/mailauth-resolver.js';
 import type { Resolver } from '../dns/types.js';
 import { rebuild, splitHeaders } from './headers.js';
+import { verifyDkim } from './mailauth-dkim.js';
 import { spfMemoFor } from './spf-memo.js';
 
 export type AuthWord = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
@@ -113,7 +113,7 @@ const policyOf = (p: unknown): DmarcPolicy => (p === 'reject' || p === 'quaranti
 export async function authenticateMessage(input: AuthInput): Promise<AuthResults> {
   const resolver = toMailauthResolver(input.resolver) as unknown as DNSResolver;
   const authservId = input.authservId.toLowerCase();
-  const dkimResult = await dkimVerify(dkimInput(input.message), {
+  const dkimResult = await verifyDkim(dkimInput(input.message), {
     resolver,
     sender: input.sender || undefined,
     curTime: input.now,

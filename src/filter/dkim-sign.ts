@@ -1,7 +1,7 @@
 // DKIM signing of outbound mail (RFC 6376, relaxed/relaxed) with mailauth's signer, and the choice
 // of key for a message: the configured key of the header From domain for the signing role.
 // relaxed/relaxed because later hops fold, re-space and add header fields; simple/simple would break.
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { signDkim } from './mailauth-dkim.js';
 import type { Config, DkimKey } from '../config/schema.js';
 import { domainOf, headerValues, splitHeaders } from './headers.js';
 
@@ -22,7 +22,7 @@ export type SignOutcome =
 /** Prepends a DKIM-Signature; on failure the message comes back unchanged with the reason. */
 export async function signMessage(message: Buffer, opts: SignOptions): Promise<SignOutcome> {
   try {
-    const res = await dkimSign(message, {
+    const res = await signDkim(message, {
       canonicalization: 'relaxed/relaxed',
       signTime: opts.now,
       signatureData: [{ signingDomain: opts.domain, selector: opts.selector, privateKey: opts.privateKeyPem, canonicalization: 'relaxed/relaxed', ...(opts.headers ? { headerList: opts.headers } : {}) }],
