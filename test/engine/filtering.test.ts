@@ -4,10 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { demoZoneRecords } from '../../src/dns/demo-zone.js';
-import { ensureScanners, SCANNERS_SCRIPT } from '../helpers/scanners.js';
+import { ensureScanners, freePort, SCANNERS_SCRIPT } from '../helpers/scanners.js';
 import { startTopology, type Topology } from '../helpers/topology.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
@@ -62,12 +61,7 @@ before(async () => {
   // where it cannot be installed.
   clamdMissing = ensureScanners(['clamd']);
   if (!clamdMissing) {
-    const port = await new Promise<number>((resolve) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const p = (s.address() as { port: number }).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const env = { ...process.env, SCANNERS: 'clamd', SCANNERS_DIR: `/tmp/mailflow-test-clamd-${process.pid}`, CLAMD_PORT: String(port) };
     if (spawnSync('bash', [SCANNERS_SCRIPT, 'start'], { env, timeout: 60_000 }).status === 0) clamd = { port, env };
   }

@@ -5,7 +5,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinScanner } from '../../src/filter/scanners/builtin.js';
@@ -13,22 +12,11 @@ import { clamdScanner } from '../../src/filter/scanners/clamd.js';
 import { rspamdScanner } from '../../src/filter/scanners/rspamd.js';
 import { runScanners } from '../../src/filter/scanners/run.js';
 import { decideVerdict } from '../../src/filter/verdict.js';
-import { ensureScanners, SCANNERS_SCRIPT as SCRIPT } from '../helpers/scanners.js';
+import { ensureScanners, freePort, SCANNERS_SCRIPT as SCRIPT } from '../helpers/scanners.js';
 
 // Built from base64 so the repository never holds the test-virus string itself.
 const EICAR = Buffer.from('WDVPIVAlQEFQWzRcUFpYNTQoUF4pN0NDKTd9JEVJQ0FSLVNUQU5EQVJELUFOVElWSVJVUy1URVNULUZJTEUhJEgrSCo=', 'base64');
 const GTUBE = 'XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const missing = ensureScanners();
 const ports = { clamd: await freePort(), rspamd: await freePort(), controller: await freePort(), dns: await freePort() };

@@ -2,11 +2,12 @@
 // apt-get is there, so a fresh machine runs those tests instead of skipping them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const SCANNERS_SCRIPT = fileURLToPath(new URL('../../../scripts/scanners.sh', import.meta.url));
 
-export function binary(name: string): boolean {
+function binary(name: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0 || existsSync(`/usr/sbin/${name}`) || existsSync(`/usr/bin/${name}`);
 }
 
@@ -24,4 +25,16 @@ export function ensureScanners(names: readonly ScannerName[] = ['clamd', 'rspamd
   }
   const still = missing();
   return still.length ? `still missing after install: ${still.join(', ')}` : null;
+}
+
+/** A loopback port free right now, for a daemon started on it next. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
