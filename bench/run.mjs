@@ -3,16 +3,17 @@
 // load (smtp-source, 5 KB messages, a new connection per message) into the same counting sink.
 // Prints a markdown table, writes raw JSON to bench/results/, ends with `ratio <scenario> <x.xx>`.
 //
-//   npm run bench                      # defaults: N=2000 (1000 at 1 session) after a 2000-message warm-up, sessions 1 and 20, all scenarios
+//   npm run bench                      # defaults: N=2000 (1000 at 1 session) after a 1500-message warm-up, sessions 1 and 20, all scenarios
 //   N=5000 SESSIONS=20 SCENARIOS=hop1 npm run bench
 //   npm run bench -- --fsync           # also count fsyncs per message under strace (README)
 //
-// Environment: N (messages per throughput run; N1 at 1 session), WARMUP (messages before it, not measured, default 2000;
+// Environment: N (messages per throughput run; N1 at 1 session), WARMUP (messages before it, not measured, default 1500;
 // 0 = measure from a cold start), N_LAT (messages of the latency pass), SESSIONS
 // ("1 20"), SCENARIOS ("hop1 hop3 maildir"), GREETING_MS (the gateway's pre-greeting pause for the
 // extra hop1 rows, default 100; 0 skips them), RUNS (repeat each run, default 1), LOG_LEVEL (mailflow's, info),
 // MF_PROCS (one: all roles in one `mailflow start`, the default; per-role: one process per role).
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { ensurePostfix, postfixVersion, createInstance, startInstance, stopInstance, queuedFiles, countFiles } from './lib/postfix.mjs';
 import { startMailflow } from './lib/mailflow.mjs';
@@ -194,13 +195,13 @@ async function main() {
     greetingDelayMs: GREETING_MS,
     logLevel: LOG_LEVEL,
     mailflowProcesses: MF_PROCS,
-    cpus: (await import('node:os')).cpus().length,
-    cpuModel: (await import('node:os')).cpus()[0]?.model ?? 'unknown',
-    kernel: (await import('node:os')).release(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    kernel: release(),
     // Page-table isolation makes every syscall and context switch dearer: it weighs on Postfix's many
-    // processes more than on one Node process (see bench/README.md, "Same code, another day")
+    // processes more than on one Node process (see bench/README.md, "Same code, another host")
     meltdownMitigation: readFirstLine('/sys/devices/system/cpu/vulnerabilities/meltdown'),
-    loadavg: (await import('node:os')).loadavg(),
+    loadavg: loadavg(),
   };
   log(`N=${N} (1 session: ${N1}) latency N=${N_LAT} warm-up ${WARMUP} sessions=${SESSIONS.join(',')} scenarios=${SCENARIOS.join(',')} postfix ${meta.postfix} node ${meta.node}`);
   const dns = await startBenchDns();
