@@ -63,10 +63,17 @@ export interface HandoffOptions {
 // again with SQL (select, lease update, body read), then marking it in its own transaction, cost a
 // quarter of a relay's main thread under load (bench/README.md). So the owner inserts a fresh message's
 // recipient rows already leased to itself, keeps the job and its body in memory, and hands them to
-// claimDue first; their outcomes are written in one transaction per event-loop turn. What stays true:
+// claimDue first; their outcomes are written together (see OUTCOME_FLUSH_MS). What stays true:
 // a row is durable before its 250; a crash voids the leases (new epoch) and the SQL path delivers
 // whatever had no outcome yet (at least once); an outcome that did not reach the database is a second
 // attempt, never a loss; a handed-off job whose lease is near its end is left to the SQL path.
+// Outcomes of handed-off rows commit while the next enqueue's WAL sync runs on the thread pool, or
+// OUTCOME_FLUSH_MS after the first of them if no enqueue comes. Committed at the end of each turn, as
+// before, they ran between a reply and the client's next command at one session (bench/README.md,
+// change 20). A crash loses at most the outcomes of that long: those messages are delivered once more
+// (at least once, as before).
+const OUTCOME_FLUSH_MS = 20;
+
 interface HandoffEntry {
   body: Buffer;
   /** Rows of the message handed off and without a recorded outcome. */
@@ -150,7 +157,7 @@ class SqliteQueue implements SqliteQueueStore {
   private readonly handedOut = new Map<number, string>();
   private pendingOutcomes: PendingOutcome[] = [];
   private readonly pendingQueues = new Set<string>();
-  private outcomeFlush: NodeJS.Immediate | null = null;
+  private outcomeFlush: NodeJS.Timeout | null = null;
   /** Cached earliest due time of rows only SQL can find: [value, computed at]; null = recompute. */
   private sqlDue: [number | null, number] | null = null;
 
@@ -237,7 +244,11 @@ class SqliteQueue implements SqliteQueueStore {
       this.insertBatch(batch);
       // Durable before anyone is answered. (Should the sync fail, the rows stay: the clients get a 451
       // and resend, so the worst case is a duplicate, never a loss.)
-      await this.wal.sync();
+      const synced = this.wal.sync();
+      // The sync runs on the thread pool and this loop waits for it: the slot for the outcomes waiting
+      // to commit (see OUTCOME_FLUSH_MS). In a microtask, so that an error there is not this batch's.
+      if (this.pendingOutcomes.length > 0) queueMicrotask(() => this.flushOutcomes());
+      await synced;
     } catch (err) {
       this.counters.failedBatches++;
       if (files.length > 0) this.spool.removeBatch(files);
@@ -400,8 +411,8 @@ class SqliteQueue implements SqliteQueueStore {
   }
 
   /**
-   * Outcomes of handed-off rows (inline bodies: no file to unlink, so never a durable commit) wait for
-   * the end of the event-loop turn and commit together. Returns false for any other row.
+   * Outcomes of handed-off rows (inline bodies: no file to unlink, so never a durable commit) wait and
+   * commit together (OUTCOME_FLUSH_MS). Returns false for any other row.
    */
   private defer(rowId: number, status: PendingOutcome['status'], reply: Reply, at: number): boolean {
     const queueId = this.handedOut.get(rowId);
@@ -414,13 +425,13 @@ class SqliteQueue implements SqliteQueueStore {
       const e = this.hot.get(queueId);
       if (e) e.finals++;
     }
-    this.outcomeFlush ??= setImmediate(() => this.flushOutcomes());
+    this.outcomeFlush ??= setTimeout(() => this.flushOutcomes(), OUTCOME_FLUSH_MS);
     return true;
   }
 
   /** Commits the waiting outcomes in one transaction (synchronous=NORMAL: survives a crash of the process). */
   private flushOutcomes(): void {
-    if (this.outcomeFlush) clearImmediate(this.outcomeFlush);
+    if (this.outcomeFlush) clearTimeout(this.outcomeFlush);
     this.outcomeFlush = null;
     if (this.pendingOutcomes.length === 0 || this.closed) return;
     const batch = this.pendingOutcomes;

@@ -13,13 +13,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TraceEvent, TraceEventType, TraceQuery, TraceStore } from './types.js';
 
-// Under load a relay records a few events per message; one transaction per 50 ms holds dozens of
-// messages' events. Under light load an event is inserted at the end of its turn, so other readers
-// (the CLI, the demo) see a hop's events before the next hop's. A process crash can lose the last 50 ms of
-// trace, never mail (the queue is durable).
+// A relay records a few events per message; one transaction per 50 ms holds every message's events of
+// that time. An event after a quiet spell (no insert for FLUSH_MS) is inserted at the end of its turn,
+// so other readers (the CLI, the demo) see a lone message's events at once; any later one waits for
+// FLUSH_MS after the last insert. (Inserting at the end of every turn while fewer than 8 events came
+// per insert put a 6-7 page commit after each reply at one session, before the client's next command
+// was read; bench/README.md, change 20.) A process crash can lose the last 50 ms of trace, never mail
+// (the queue is durable).
 const FLUSH_MS = 50;
 const MAX_PENDING = 500;
-const BUSY_EVENTS = 8;
 
 export interface TraceStoreOptions {
   file: string;
@@ -76,7 +78,6 @@ class SqliteTrace implements TraceStore {
   private pending: TraceEvent[] = [];
   private scheduled: NodeJS.Timeout | null = null;
   private lastFlush = 0;
-  private lastCount = 0;
 
   constructor(opts: TraceStoreOptions) {
     mkdirSync(dirname(opts.file), { recursive: true });
@@ -105,10 +106,9 @@ class SqliteTrace implements TraceStore {
     // Copy: the caller may reuse or mutate its object after recording it.
     this.pending.push({ ...event, ...(event.data ? { data: { ...event.data } } : {}) });
     if (this.pending.length >= MAX_PENDING) this.flush();
-    // At the end of this turn; when busy (the last insert, under FLUSH_MS ago, carried BUSY_EVENTS or
-    // more), FLUSH_MS after it: one transaction then carries every event of that time.
+    // FLUSH_MS after the last insert, or at the end of this turn if that is already past.
     else if (!this.scheduled) {
-      const wait = this.lastCount >= BUSY_EVENTS ? this.lastFlush + FLUSH_MS - Date.now() : 0;
+      const wait = this.lastFlush + FLUSH_MS - Date.now();
       this.scheduled = setTimeout(() => this.flush(), Math.max(0, wait));
     }
   }
@@ -137,7 +137,6 @@ class SqliteTrace implements TraceStore {
     const events = this.pending;
     this.pending = [];
     this.lastFlush = Date.now();
-    this.lastCount = events.length;
     this.insertMany(events);
   }
 

@@ -78,6 +78,25 @@ test('unbatched mode writes each event at once', (t) => {
   assert.equal(reader.query({ messageId: 'm1@contoso.com' }).length, 1, 'another connection sees it without a flush');
 });
 
+test('batched mode: a lone event reaches other readers at the end of its turn, later ones within 50 ms of the last insert', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'trace.db');
+  const writer = openTraceStore({ file });
+  t.after(() => writer.close());
+  const reader = openTraceStore({ file });
+  t.after(() => reader.close());
+  const seen = () => reader.query({ messageId: 'm1@contoso.com' }).map((e) => e.type);
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  writer.record(ev(1, 'hub', 'RECEIVE'));
+  assert.deepEqual(seen(), [], 'nothing is inserted within the turn');
+  await wait(1);
+  assert.deepEqual(seen(), ['RECEIVE'], 'after a quiet spell: inserted at the end of the turn');
+  writer.record(ev(2, 'hub', 'SEND'));
+  writer.record(ev(3, 'hub', 'DELIVER'));
+  await wait(80);
+  assert.deepEqual(seen(), ['RECEIVE', 'SEND', 'DELIVER'], 'the next ones in one insert, at most 50 ms after the first');
+});
+
 test("merging roles' stores gives one path in time order, ties in store order", (t) => {
   const dir = tempDir(t);
   const gw = openTraceStore({ file: join(dir, 'gw.db') });
