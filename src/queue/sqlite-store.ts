@@ -621,7 +621,10 @@ class SqliteQueue implements SqliteQueueStore {
     // lease_until > 0 is implied by a live lease (times are non-negative) and selects the partial index.
     const leased = this.sql(`SELECT MIN(lease_until) FROM recipients INDEXED BY recipients_leased WHERE lease_until > 0 AND status IN ('queued','deferred')
       AND lease_epoch = ? AND lease_until > next_attempt_at`).pluck();
-    const times = [free.get('queued', this.epoch), free.get('deferred', this.epoch), leased.get(this.epoch)].filter((t): t is number => typeof t === 'number');
+    // One read transaction for the three: each statement on its own took and released SQLite's read lock.
+    const times = this.db
+      .transaction(() => [free.get('queued', this.epoch), free.get('deferred', this.epoch), leased.get(this.epoch)])()
+      .filter((t): t is number => typeof t === 'number');
     return times.length ? Math.min(...times) : null;
   }
 
