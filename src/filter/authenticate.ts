@@ -4,13 +4,13 @@
 // not load on Node 20.20. This follows lib/mailauth.js step for step, without BIMI.
 import { spf } from 'mailauth/lib/spf/index.js';
 import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
-import { arc, createSeal } from 'mailauth/lib/arc/index.js';
+import { arc } from 'mailauth/lib/arc/index.js';
 import type { ARCResult, DMARCResult, DNSResolver, SPFOptions } from 'mailauth';
 import { isIP } from 'node:net';
 import { toMailauthResolver } from '../dns/mailauth-resolver.js';
 import type { Resolver } from '../dns/types.js';
 import { rebuild, splitHeaders } from './headers.js';
-import { verifyDkim } from './mailauth-dkim.js';
+import { createArcSeal, verifyDkim } from './mailauth-dkim.js';
 import { spfMemoFor } from './spf-memo.js';
 
 export type AuthWord = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
@@ -247,7 +247,7 @@ export type SealOutcome = { kind: 'sealed'; headers: string } | { kind: 'not-sea
 export async function sealArc(message: Buffer, key: ArcSealKey, auth: Pick<AuthResults, 'arc' | 'authResultsValue'>, now: Date = new Date()): Promise<SealOutcome> {
   // a chain that already failed must not be extended as if it were fine (RFC 8617 5.1.2)
   if (auth.arc.result !== 'none' && auth.arc.result !== 'pass' && auth.arc.result !== 'fail') return { kind: 'not-sealed', reason: `ARC chain is ${auth.arc.result}` };
-  const made = await createSeal(message, {
+  const made = await createArcSeal(message, {
     seal: { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKeyPem, cv: auth.arc.result, authResults: auth.authResultsValue, signTime: now },
   } as never);
   if (!made.headers?.length) return { kind: 'not-sealed', reason: made.errors?.map((e) => e.err?.message ?? 'unknown').join('; ') || 'no ARC set was created' };

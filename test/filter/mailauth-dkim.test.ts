@@ -1,16 +1,18 @@
-// verifyDkim and signDkim: mailauth's DKIM parsers fed in one write. Same answers as mailauth's own
-// dkimVerify/dkimSign (real loopback DNS for the key), without waiting for turns of the event loop.
+// verifyDkim, signDkim and createArcSeal: mailauth's DKIM parsers fed in one write. Same answers as
+// mailauth's own dkimVerify/dkimSign/createSeal (real loopback DNS for the key), without waiting for
+// turns of the event loop.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createSeal } from 'mailauth/lib/arc/index.js';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { createResolver, toMailauthResolver } from '../../src/dns/client.js';
 import { startDnsServer, type DnsServer } from '../../src/dns/server.js';
 import { dkimTxtValue } from '../../src/filter/dkim-sign.js';
-import { signDkim, verifyDkim } from '../../src/filter/mailauth-dkim.js';
+import { createArcSeal, signDkim, verifyDkim } from '../../src/filter/mailauth-dkim.js';
 import { generateDkimKey } from '../../src/tls/certs.js';
 
 let dir: string;
@@ -72,4 +74,18 @@ test('neither waits for a turn of the event loop when no DNS answer is needed', 
   assert.equal(v.results[0]?.status.result, 'none');
   assert.ok(s.signatures);
   assert.equal(turned, false, 'settled before a setImmediate scheduled ahead of them ran');
+});
+
+const sealData = () =>
+  ({ seal: { signingDomain: 'contoso.test', selector: 'sel', privateKey: pem, cv: 'none', authResults: 'mx.contoso.test; spf=pass smtp.mailfrom=contoso.test', signTime: new Date('2025-01-06T10:00:00Z') } }) as never;
+
+test('createArcSeal makes the ARC set mailauth’s createSeal makes, and settles without a turn of the event loop', async () => {
+  const theirs = await createSeal(message, sealData());
+  let turned = false;
+  setImmediate(() => (turned = true));
+  const ours = await createArcSeal(message, sealData());
+  assert.equal(turned, false, 'settled before a setImmediate scheduled ahead of it ran');
+  assert.deepEqual(ours.headers.map((h) => h.split(':')[0]), ['ARC-Seal', 'ARC-Message-Signature', 'ARC-Authentication-Results']);
+  assert.deepEqual(ours.headers, theirs.headers, 'byte for byte the same three fields');
+  assert.deepEqual(ours.errors, theirs.errors);
 });
