@@ -11,6 +11,7 @@ import { ADDR, PORT, RELAY_RCPT } from './lib/topology.mjs';
 import { smtpSource } from './lib/smtp-client.mjs';
 import { startBenchDns } from './lib/dns.mjs';
 import { descendants, killAllTracked, sleep, spawnTracked, stopChild } from './lib/proc.mjs';
+import { straceCounts } from './lib/strace.mjs';
 
 const M = Number(process.env.FSYNC_N ?? 1000);
 
@@ -28,16 +29,9 @@ function threadsOf(pids) {
 
 /** strace -c output → total calls of the traced syscalls. */
 function parseSummary(text) {
-  let calls = 0;
-  const per = {};
-  for (const line of text.split('\n')) {
-    const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(fsync|fdatasync)\s*$/.exec(line);
-    if (m) {
-      calls += Number(m[1]);
-      per[m[2]] = Number(m[1]);
-    }
-  }
-  return { calls, detail: Object.entries(per).map(([k, v]) => `${k} ${v}`).join(', ') || 'none' };
+  const per = [...straceCounts(text)].filter(([name]) => name === 'fsync' || name === 'fdatasync');
+  const calls = per.reduce((a, [, c]) => a + c, 0);
+  return { calls, detail: per.map(([k, v]) => `${k} ${v}`).join(', ') || 'none' };
 }
 
 async function traced(pids, out, work) {

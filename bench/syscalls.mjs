@@ -17,6 +17,7 @@ import { sendMessages, smtpSource } from './lib/smtp-client.mjs';
 import { ADDR, PORT, SENDER, recipientFor } from './lib/topology.mjs';
 import { killAllTracked, sleep, spawnTracked, stopChild } from './lib/proc.mjs';
 import { startBenchDns } from './lib/dns.mjs';
+import { straceCounts } from './lib/strace.mjs';
 
 const [sessions = '1', n = '500'] = process.argv.slice(2);
 const N = Number(n);
@@ -56,13 +57,7 @@ const send = (count, s) => () => sendMessages({ host, port: PORT, sender: SENDER
 
 // 1. every thread, calls per message
 const summary = await traced(['-c', '-f'], send(N, Number(sessions)), N);
-const per = [];
-for (const line of summary.split('\n')) {
-  const f = line.trim().split(/\s+/);
-  // % time, seconds, usecs/call, calls, [errors], syscall
-  if (!/^\d/.test(f[0] ?? '') || f.at(-1) === 'total') continue;
-  per.push([f.at(-1), Number(f[3])]);
-}
+const per = [...straceCounts(summary)];
 per.sort((a, b) => b[1] - a[1]);
 const total = per.reduce((a, [, c]) => a + c, 0);
 console.log(`\n${sessions} session(s), ${N} messages, one hop: ${(total / N).toFixed(1)} system calls per message, every thread`);
