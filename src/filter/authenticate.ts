@@ -249,7 +249,7 @@ export async function sealArc(message: Buffer, key: ArcSealKey, auth: Pick<AuthR
   if (auth.arc.result !== 'none' && auth.arc.result !== 'pass' && auth.arc.result !== 'fail') return { kind: 'not-sealed', reason: `ARC chain is ${auth.arc.result}` };
   const made = await createArcSeal(message, {
     seal: { signingDomain: key.domain, selector: key.selector, privateKey: key.privateKeyPem, cv: auth.arc.result, authResults: auth.authResultsValue, signTime: now },
-  } as never);
+  });
   if (!made.headers?.length) return { kind: 'not-sealed', reason: made.errors?.map((e) => e.err?.message ?? 'unknown').join('; ') || 'no ARC set was created' };
   return { kind: 'sealed', headers: made.headers.join('\r\n') + '\r\n' };
 }

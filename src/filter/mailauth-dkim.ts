@@ -1,7 +1,7 @@
 // DKIM verification and signing, and ARC sealing, of a message held in memory, with mailauth's own
-// parsers, fed in one write. mailauth's dkimVerify and dkimSign pass a buffer through tools.writeToStream, which waits for
-// a setImmediate before the first chunk and another before ending the stream: two turns of the event
-// loop per message. Under load a turn carries an event of nearly every open session, so a message sat
+// parsers, fed in one write. mailauth's dkimVerify and dkimSign pass a buffer through
+// tools.writeToStream, which waits for a setImmediate before the first chunk and another before
+// ending the stream: two turns of the event loop per message. Under load a turn carries an event of nearly every open session, so a message sat
 // in the filters for those turns doing nothing (3 ms median at 20 sessions, measured with
 // bench/tail.mjs). The parsers are Writables: ending them with the whole buffer does the same work
 // without leaving the turn, except where a DNS answer is awaited.
