@@ -1,6 +1,7 @@
 // The inbound listener over real loopback sockets: envelope, limits, policy replies.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { reply } from '../../src/smtp/replies.js';
 import {
@@ -54,6 +55,36 @@ describe('inbound listener: normal flow', () => {
     assert.ok(ext.includes('SIZE 10000'));
     for (const e of ['ENHANCEDSTATUSCODES', '8BITMIME', 'SMTPUTF8', 'PIPELINING']) assert.ok(ext.includes(e), e);
     assert.equal(ext.some((e) => /^(AUTH|STARTTLS|DSN)/.test(e)), false, ext.join(','));
+  });
+
+  it('answers commands pipelined in one write with one write; a command sent alone is answered at once', async () => {
+    const { s } = await ehloSession(l.port);
+    // what the server's side hands the kernel: one _write or _writev is one write(2)/writev(2)
+    const proto = net.Socket.prototype as unknown as { _write: Function; _writev: Function };
+    const [w1, wv] = [proto._write, proto._writev];
+    const writes: string[] = [];
+    proto._write = function (this: net.Socket, chunk: Buffer | string, ...rest: unknown[]) {
+      if (this.localPort === l.port) writes.push(String(chunk).slice(0, 3));
+      return w1.call(this, chunk, ...rest);
+    };
+    proto._writev = function (this: net.Socket, chunks: { chunk: Buffer | string }[], ...rest: unknown[]) {
+      if (this.localPort === l.port) writes.push(chunks.map((c) => String(c.chunk).slice(0, 3)).join('+'));
+      return wv.call(this, chunks, ...rest);
+    };
+    try {
+      s.write('MAIL FROM:<a@sender.example>\r\nRCPT TO:<x@dest.example>\r\nRCPT TO:<y@dest.example>\r\nDATA\r\n');
+      const codes = [(await s.read()).code, (await s.read()).code, (await s.read()).code, (await s.read()).code];
+      assert.deepEqual(codes, [250, 250, 250, 354]);
+      s.write(MSG + '.\r\n');
+      assert.equal((await s.read()).code, 250);
+      assert.equal((await s.cmd('NOOP')).code, 250);
+    } finally {
+      proto._write = w1;
+      proto._writev = wv;
+    }
+    s.close();
+    assert.deepEqual(writes, ['250+250+250+354', '250', '250']);
+    assert.deepEqual(l.messages.at(-1)!.envelope.recipients, ['x@dest.example', 'y@dest.example']);
   });
 
   it('passes the null sender as "" and does not name recipients in Received when there are several', async () => {

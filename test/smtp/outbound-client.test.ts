@@ -208,7 +208,7 @@ describe('bytes on the wire and SMTPUTF8', () => {
     }
   });
 
-  test('the message and its terminating dot leave in one write; a body larger than the socket buffer still flows', async () => {
+  test('the envelope leaves in one write, the message and its terminating dot in another; a body larger than the socket buffer still flows', async () => {
     const rx = await startReceiver();
     const opened = await openSession({ host: '127.0.0.1', port: rx.port, hostname: 'gateway.mailflow.test', plan: tlsPlan({ host: '127.0.0.1', port: rx.port, tls: 'none' }), timeouts: TIMEOUTS });
     assert.ok(opened.ok);
@@ -229,10 +229,10 @@ describe('bytes on the wire and SMTPUTF8', () => {
       const body = Buffer.from('Subject: one write\r\n\r\n' + 'x'.repeat(70).concat('\r\n').repeat(70) + '.dot-stuffed line\r\nend\r\n');
       const t = await session.transact('alice@contoso.test', ['bob@f.test'], body, false);
       assert.equal(t.dataReply?.code, 250);
-      // MAIL, RCPT, DATA, then the dot-stuffed body and the final dot together
-      assert.deepEqual(writes.slice(0, 3), ['MAIL', 'RCPT', 'DATA']);
-      assert.equal(writes.length, 4, writes.join(' '));
-      assert.match(writes[3]!, /^writev\(\d+\)$/);
+      // MAIL, RCPT and DATA pipelined in one write, then the dot-stuffed body and the final dot together
+      assert.deepEqual(writes[0], 'writev(3)');
+      assert.equal(writes.length, 2, writes.join(' '));
+      assert.match(writes[1]!, /^writev\(\d+\)$/);
       assert.ok(rx.messages[0]!.raw.toString().endsWith('\r\n.dot-stuffed line\r\nend\r\n'));
     } finally {
       session.quit();
@@ -461,6 +461,146 @@ describe('TLS policies', () => {
       // the same broken server under `required` is not downgraded
       const req = await sender.send(request({ ...target, tls: 'required' }, ['a@f.test']));
       assert.deepEqual(summary(req.outcomes), ['a@f.test deferred 450 4.4.317']);
+    } finally {
+      await sender.close();
+      await srv.close();
+    }
+  });
+});
+
+describe('PIPELINING (RFC 2920)', () => {
+  type Reader = Parameters<Parameters<typeof startScripted>[0]>[1];
+  /** Lines up to and including DATA, unanswered (null if the client stops sending first); an RSET before them is answered. */
+  async function envelopeGroup(socket: import('node:net').Socket, lines: Reader): Promise<string[] | null> {
+    const got: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const l = await lines.line(2000);
+      if (l === null) return null;
+      if (l === 'RSET' && got.length === 0) {
+        socket.write('250 2.0.0 reset\r\n');
+        continue;
+      }
+      got.push(l);
+      if (l.toUpperCase() === 'DATA') return got;
+    }
+    return null;
+  }
+  /** The data lines after a 354, up to the lone dot. */
+  async function dataLines(lines: Reader): Promise<string[]> {
+    const got: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const l = await lines.line(2000);
+      if (l === null || l === '.') break;
+      got.push(l);
+    }
+    return got;
+  }
+
+  test('MAIL, every RCPT and DATA reach the server before it answers any of them; replies are matched in order', async () => {
+    const groups: string[][] = [];
+    const srv = await startScripted(async (socket, lines) => {
+      socket.write('220 pipe.test ESMTP\r\n');
+      if ((await lines.line())?.startsWith('EHLO')) socket.write(ehloReply(['PIPELINING', 'SIZE 1000000', '8BITMIME']));
+      for (let t = 0; t < 2; t++) {
+        const g = await envelopeGroup(socket, lines);
+        if (!g) return void socket.destroy();
+        groups.push(g);
+        // answered only now: a client waiting for MAIL's reply would never have sent DATA
+        socket.write(g.map((l) => (/^RCPT TO:<reject/i.test(l) ? '550 5.1.1 No such user\r\n' : /^DATA/i.test(l) ? '354 go\r\n' : '250 2.1.0 OK\r\n')).join(''));
+        await dataLines(lines);
+        socket.write(`250 2.0.0 queued as Q${t}\r\n`);
+      }
+      if ((await lines.line())?.startsWith('QUIT')) socket.end('221 bye\r\n');
+    });
+    const sender = newSender();
+    try {
+      const target: SendTarget = { host: '127.0.0.1', port: srv.port, tls: 'none' };
+      const first = await sender.send(request(target, ['a@f.test', 'reject@f.test', 'b@f.test']));
+      assert.deepEqual(summary(first.outcomes), ['a@f.test delivered 250 2.0.0', 'reject@f.test failed 550 5.1.1', 'b@f.test delivered 250 2.0.0']);
+      const second = await sender.send(request(target, ['c@f.test']));
+      assert.deepEqual(summary(second.outcomes), ['c@f.test delivered 250 2.0.0']);
+      assert.equal(srv.connections, 1);
+      assert.deepEqual(groups[0], ['MAIL FROM:<alice@contoso.test> SIZE=22', 'RCPT TO:<a@f.test>', 'RCPT TO:<reject@f.test>', 'RCPT TO:<b@f.test>', 'DATA']);
+      assert.deepEqual(groups[1], ['MAIL FROM:<alice@contoso.test> SIZE=22', 'RCPT TO:<c@f.test>', 'DATA']);
+    } finally {
+      await sender.close();
+      await srv.close();
+    }
+  });
+
+  test('a refused MAIL, or every RCPT refused: no message is sent, a 354 anyway gets a lone dot, and the connection stays in step', async () => {
+    const seen: string[] = [];
+    const srv = await startScripted(async (socket, lines) => {
+      socket.write('220 pipe.test ESMTP\r\n');
+      if ((await lines.line())?.startsWith('EHLO')) socket.write(ehloReply(['PIPELINING']));
+      for (let t = 0; t < 4; t++) {
+        const g = await envelopeGroup(socket, lines);
+        if (!g) return void socket.destroy();
+        const rcpts = g.filter((l) => l.startsWith('RCPT')).length;
+        if (t === 0) {
+          // MAIL refused: the pipelined RCPTs and DATA fail for want of a transaction
+          socket.write('550 5.7.1 Sender blocked\r\n' + '503 5.5.1 Need MAIL\r\n'.repeat(rcpts) + '503 5.5.1 Need RCPT\r\n');
+        } else if (t === 1) {
+          socket.write('250 OK\r\n' + '550 5.1.1 No such user\r\n'.repeat(rcpts) + '554 5.5.1 No valid recipients\r\n');
+        } else if (t === 2) {
+          // a broken server that answers DATA with 354 although it took no recipient
+          socket.write('250 OK\r\n' + '550 5.1.1 No such user\r\n'.repeat(rcpts) + '354 go\r\n');
+          seen.push(`after 354: ${(await dataLines(lines)).length} lines`);
+          socket.write('554 5.5.1 No valid recipients\r\n');
+        } else {
+          socket.write('250 OK\r\n'.repeat(rcpts + 1) + '354 go\r\n');
+          seen.push(`message: ${(await dataLines(lines)).length} lines`);
+          socket.write('250 2.0.0 queued\r\n');
+        }
+      }
+    });
+    const sender = newSender();
+    try {
+      const target: SendTarget = { host: '127.0.0.1', port: srv.port, tls: 'none' };
+      const mailRefused = await sender.send(request(target, ['a@f.test', 'b@f.test']));
+      assert.deepEqual(summary(mailRefused.outcomes), ['a@f.test failed 550 5.7.1', 'b@f.test failed 550 5.7.1']);
+      const allRefused = await sender.send(request(target, ['c@f.test', 'd@f.test']));
+      assert.deepEqual(summary(allRefused.outcomes), ['c@f.test failed 550 5.1.1', 'd@f.test failed 550 5.1.1']);
+      const refused354 = await sender.send(request(target, ['e@f.test']));
+      assert.deepEqual(summary(refused354.outcomes), ['e@f.test failed 550 5.1.1']);
+      const ok = await sender.send(request(target, ['f@f.test']));
+      assert.deepEqual(summary(ok.outcomes), ['f@f.test delivered 250 2.0.0']);
+      assert.deepEqual(seen, ['after 354: 0 lines', 'message: 3 lines']);
+      assert.equal(srv.connections, 1);
+    } finally {
+      await sender.close();
+      await srv.close();
+    }
+  });
+
+  test('a server that does not advertise PIPELINING gets one command per reply', async () => {
+    const early: string[] = [];
+    const srv = await startScripted(async (socket, lines) => {
+      socket.write('220 nopipe.test ESMTP\r\n');
+      for (let i = 0; i < 20; i++) {
+        const l = await lines.line();
+        if (l === null) return;
+        const verb = l.split(/[ :]/)[0]!.toUpperCase();
+        if (verb === 'EHLO') {
+          socket.write(ehloReply(['8BITMIME']));
+          continue;
+        }
+        if (verb === 'QUIT') return void socket.end('221 bye\r\n');
+        // before answering, anything else already sent would be a pipelined command
+        const next = await lines.line(100);
+        if (next !== null) early.push(`${verb} then ${next}`);
+        if (verb === 'DATA') {
+          socket.write('354 go\r\n');
+          await dataLines(lines);
+          socket.write('250 2.0.0 queued\r\n');
+        } else socket.write('250 2.0.0 OK\r\n');
+      }
+    });
+    const sender = newSender();
+    try {
+      const res = await sender.send(request({ host: '127.0.0.1', port: srv.port, tls: 'none' }, ['a@f.test', 'b@f.test']));
+      assert.deepEqual(summary(res.outcomes), ['a@f.test delivered 250 2.0.0', 'b@f.test delivered 250 2.0.0']);
+      assert.deepEqual(early, []);
     } finally {
       await sender.close();
       await srv.close();

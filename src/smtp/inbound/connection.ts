@@ -7,12 +7,15 @@
 //  - _parseAddressCommand(): keeps the address as the client wrote it (`raw`). smtp-server rewrites
 //    A-label domains to Unicode, which would make an ASCII address look like an SMTPUTF8 one;
 //  - _onCommand(): while the listener shuts down, new commands get 421 4.3.2 (DATA in flight is not a
-//    command and completes).
+//    command and completes);
+//  - _createParser(): replies to commands that arrived pipelined in one read leave in one write
+//    (RFC 2920 §3.2 asks servers to group them); smtp-server writes each reply on its own.
 
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { SMTPServer } from 'smtp-server';
 import { SMTPConnection, type SMTPConnectionOptions } from 'smtp-server/lib/smtp-connection.js';
+import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { formatReply, reply } from '../replies.js';
 import { rawAddress } from './address.js';
 import { scheduleGreeting } from './greeting.js';
@@ -61,6 +64,40 @@ export class MailflowConnection extends SMTPConnection {
     return parsed;
   }
 
+  /**
+   * A read holding more than one command line (a pipelining client: MAIL, RCPT… and DATA at once)
+   * corks the socket until the parser has answered every line of it, so the replies share one
+   * write(2). Our policy answers come back in microtasks, so that is normally within the same
+   * event-loop turn; a check that takes longer (a DNS lookup) releases what is corked at the end of
+   * the turn (setImmediate), and the later replies are written as they come. Single commands, the
+   * usual case, are not touched: nothing delays a reply to them.
+   */
+  override _createParser(): SMTPStream {
+    const parser = super._createParser();
+    const write = parser._write;
+    parser._write = (chunk, encoding, next) => {
+      const sock = this._socket;
+      if (parser._dataMode || this._upgrading || !sock || sock.destroyed || !hasTwoLines(chunk)) {
+        write.call(parser, chunk, encoding, next);
+        return;
+      }
+      sock.cork();
+      let corked = true;
+      const release = () => {
+        if (!corked) return;
+        corked = false;
+        sock.uncork();
+      };
+      const turnEnd = setImmediate(release);
+      write.call(parser, chunk, encoding, (err?: Error | null) => {
+        clearImmediate(turnEnd);
+        release();
+        next(err);
+      });
+    };
+    return parser;
+  }
+
   override _onClose(): void {
     super._onClose();
     this.onGone?.();
@@ -74,6 +111,12 @@ export class MailflowConnection extends SMTPConnection {
     }
     super._onCommand(command, callback);
   }
+}
+
+/** At least two CRLF-terminated lines (cheap: a read of one command has a single LF, at its end). */
+function hasTwoLines(chunk: Buffer): boolean {
+  const first = chunk.indexOf(10);
+  return first >= 0 && first < chunk.length - 1 && chunk.indexOf(10, first + 1) >= 0;
 }
 
 function text(name: 'SHUTTING_DOWN'): string {

@@ -1,6 +1,7 @@
 // One SMTP client session on nodemailer's low-level SMTPConnection, turned into promises that never
 // reject for remote trouble: opening gives a session or a classified failure; a transaction gives the
-// replies (TransactionFacts) that classify.ts turns into per-recipient outcomes.
+// replies (TransactionFacts) that classify.ts turns into per-recipient outcomes. A server that
+// advertises PIPELINING gets the envelope in one write (pipelining.ts); others, nodemailer's send.
 //
 // SMTPConnection reports a dropped connection only through its 'error'/'end' events (a pending send
 // callback is never called), so every operation here also settles when the connection goes away.
@@ -9,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { reply, type Reply } from '../replies.js';
 import { classifyError, failureReply, parseReply, type ConnectionFailure, type ErrorFacts, type TransactionFacts } from './classify.js';
+import { canPipeline, sendPipelined, type PipelineConn } from './pipelining.js';
 import { checkPeer, type TlsPlan } from './tls-policy.js';
 
 export interface SessionTimeouts {
@@ -142,6 +144,13 @@ export class SmtpSession {
         this.finishedAt = t.dataReply && !t.lost ? Date.now() : 0;
         resolve(t);
       };
+      const pipe = this.conn as unknown as PipelineConn;
+      if (canPipeline(pipe)) {
+        const refused = new Map<string, Reply>();
+        this.pending = (f) => done({ rcptRefused: new Map(refused), lost: failureReply(classifyError(f)) });
+        sendPipelined(pipe, { sender, recipients, body, use8BitMime, refused }, done);
+        return;
+      }
       this.pending = (f) => done({ rcptRefused: this.refusedSoFar(), lost: failureReply(classifyError(f)) });
       // `use8BitMime` is read by SMTPConnection but missing from its typings.
       const envelope = { from: sender, to: recipients, size: body.length, use8BitMime } as SMTPConnection.Envelope;
