@@ -27,6 +27,14 @@ const ep = (host) => `${host}:${PORT}`;
  * scenario: 'hop1' (gateway → sink), 'hop3' (gateway → hub → on-prem → sink), 'maildir'
  * (gateway → hub → on-prem Maildir). greetingDelay applies to the internet-facing gateway only.
  */
+/** Experiments: MF_FILTER_THREADS (filter.threads) and MF_FILTER_INLINE (filter.inlineMaxSize, bytes). */
+function filterTuning() {
+  const lines = [];
+  if (process.env.MF_FILTER_THREADS !== undefined) lines.push(`    threads: ${process.env.MF_FILTER_THREADS}`);
+  if (process.env.MF_FILTER_INLINE !== undefined) lines.push(`    inlineMaxSize: ${process.env.MF_FILTER_INLINE}`);
+  return lines.length ? `  filter:\n${lines.join('\n')}\n` : '';
+}
+
 export function mailflowConfig(scenario, { greetingDelayMs = 0, concurrency = 20, filtering = true } = {}) {
   const hop1 = scenario === 'hop1';
   const maildir = scenario === 'maildir';
@@ -50,7 +58,7 @@ ${filtering ? '' : `  # "filters off" rows: the same store-and-forward work as t
   # no content checks); the default rows keep them on.
   filter:
     enabled: false
-`}${process.env.MF_FILTER_THREADS !== undefined ? `  filter:\n    threads: ${process.env.MF_FILTER_THREADS}\n` : ''}
+`}${filterTuning()}
 hub:
   hostname: hub.bench.test
   addresses: [${ADDR.hub}]
