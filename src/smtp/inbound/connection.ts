@@ -19,6 +19,7 @@ import type { SMTPStream } from 'smtp-server/lib/smtp-stream.js';
 import { formatReply, reply } from '../replies.js';
 import { rawAddress } from './address.js';
 import { scheduleGreeting } from './greeting.js';
+import { corkUntilReleased } from '../../util/cork.js';
 
 export interface ConnectionControl {
   greetingDelay: number;
@@ -81,13 +82,7 @@ export class MailflowConnection extends SMTPConnection {
         write.call(parser, chunk, encoding, next);
         return;
       }
-      sock.cork();
-      let corked = true;
-      const release = () => {
-        if (!corked) return;
-        corked = false;
-        sock.uncork();
-      };
+      const release = corkUntilReleased(sock);
       const turnEnd = setImmediate(release);
       write.call(parser, chunk, encoding, (err?: Error | null) => {
         clearImmediate(turnEnd);

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { reply, type Reply } from '../replies.js';
 import { classifyError, failureReply, parseReply, type ConnectionFailure, type ErrorFacts, type TransactionFacts } from './classify.js';
+import { corkUntilReleased } from '../../util/cork.js';
 import { canPipeline, sendPipelined, type PipelineConn } from './pipelining.js';
 import { checkPeer, type TlsPlan } from './tls-policy.js';
 
@@ -241,13 +242,7 @@ function coalesceData(conn: SMTPConnection): void {
     const stream = create.call(this, cb);
     const sock = internals(conn)._socket;
     if (sock && !sock.destroyed) {
-      sock.cork();
-      let corked = true;
-      const release = () => {
-        if (!corked) return;
-        corked = false;
-        sock.uncork();
-      };
+      const release = corkUntilReleased(sock);
       // a body larger than the socket's buffer makes the pipe pause until 'drain', which a corked
       // socket never emits: let it flow from there
       stream.once('pause', release);
