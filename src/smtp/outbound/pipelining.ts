@@ -11,7 +11,7 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { reply, type Reply } from '../replies.js';
-import { parseReply, type TransactionFacts } from './classify.js';
+import { isUnsafeAddress, needsSmtpUtf8, parseReply, type TransactionFacts } from './classify.js';
 
 /** The parts of SMTPConnection this uses: its reply dispatch, its command writer and its data stream. */
 export interface PipelineConn {
@@ -32,9 +32,6 @@ export interface PipelinedTransaction {
   refused: Map<string, Reply>;
 }
 
-const NON_ASCII = /[\x80-\uFFFF]/;
-const UNSAFE = /[\r\n<>]/;
-
 /** The server advertised PIPELINING and this nodemailer exposes what `sendPipelined` needs. */
 export function canPipeline(c: PipelineConn): boolean {
   return (
@@ -49,7 +46,7 @@ export function canPipeline(c: PipelineConn): boolean {
 /** MAIL FROM with the parameters nodemailer would add for this server and envelope. */
 export function mailCommand(ext: string[], t: Pick<PipelinedTransaction, 'sender' | 'recipients' | 'body' | 'use8BitMime'>): string {
   const args: string[] = [];
-  if (ext.includes('SMTPUTF8') && (NON_ASCII.test(t.sender) || t.recipients.some((r) => NON_ASCII.test(r)))) args.push('SMTPUTF8');
+  if (ext.includes('SMTPUTF8') && (needsSmtpUtf8(t.sender) || t.recipients.some(needsSmtpUtf8))) args.push('SMTPUTF8');
   if (t.use8BitMime && ext.includes('8BITMIME')) args.push('BODY=8BITMIME');
   if (ext.includes('SIZE')) args.push(`SIZE=${t.body.length}`);
   return `MAIL FROM:<${t.sender}>${args.length ? ' ' + args.join(' ') : ''}`;
@@ -66,7 +63,8 @@ export function sendPipelined(c: PipelineConn, t: PipelinedTransaction, done: (f
     done({ rcptRefused: new Map(), mailRefused: reply('MESSAGE_TOO_BIG', `Message size larger than allowed ${c._maxAllowedSize}`) });
     return;
   }
-  const unsafe = [t.sender, ...t.recipients].find((a, i) => UNSAFE.test(a) || (i > 0 && !a));
+  // client.ts refuses these before a session is taken; here they must never reach a command line
+  const unsafe = [t.sender, ...t.recipients].find((a, i) => isUnsafeAddress(a) || (i > 0 && !a));
   if (unsafe !== undefined) {
     done({ rcptRefused: new Map(), mailRefused: reply('BAD_ADDRESS', `Invalid address ${JSON.stringify(unsafe)}`) });
     return;
