@@ -65,37 +65,35 @@ const total = per.reduce((a, [, c]) => a + c, 0);
 console.log(`\n${sessions} session(s), ${N} messages, ${SCENARIO}: ${(total / N).toFixed(1)} system calls per message, every thread`);
 console.log(per.slice(0, 12).map(([k, c]) => `${k} ${(c / N).toFixed(1)}`).join(' | '));
 
-// 2. the main thread between a reply and the next command, one session (one hop: the accepted
-// socket is the client's; on three hops it could be a role's)
-if (SCENARIO !== 'hop1') {
-  await mf.stop();
-  await sink.stop();
-  await dns.close();
-  process.exit(0);
-}
-const timeline = await traced(['-tt'], send(GAP_N, 1), GAP_N);
-let sock = null;
-let waiting = false;
-let calls = 0;
-const after = new Map();
-for (const line of timeline.split('\n')) {
-  const m = /^\S+ (\w+)\((\d+)?/.exec(line);
-  if (!m) continue;
-  const [, name, fd] = m;
-  if (name === 'accept4') {
-    sock = /= (\d+)/.exec(line)?.[1] ?? null;
-    continue;
+// 2. the main thread between a reply and the next command, one session (one hop only: there the
+// accepted socket is the client's; on three hops it could be a role's)
+async function replyGaps() {
+  const timeline = await traced(['-tt'], send(GAP_N, 1), GAP_N);
+  let sock = null;
+  let waiting = false;
+  let calls = 0;
+  const after = new Map();
+  for (const line of timeline.split('\n')) {
+    const m = /^\S+ (\w+)\((\d+)?/.exec(line);
+    if (!m) continue;
+    const [, name, fd] = m;
+    if (name === 'accept4') {
+      sock = /= (\d+)/.exec(line)?.[1] ?? null;
+      continue;
+    }
+    if (fd === sock && name === 'write') waiting = true;
+    else if (fd === sock && name === 'read') waiting = false;
+    else if (waiting && name !== 'epoll_pwait' && name !== 'epoll_wait') {
+      calls++;
+      const key = fd ? `${name}(fd ${fd})` : name;
+      after.set(key, (after.get(key) ?? 0) + 1);
+    }
   }
-  if (fd === sock && name === 'write') waiting = true;
-  else if (fd === sock && name === 'read') waiting = false;
-  else if (waiting && name !== 'epoll_pwait' && name !== 'epoll_wait') {
-    calls++;
-    const key = fd ? `${name}(fd ${fd})` : name;
-    after.set(key, (after.get(key) ?? 0) + 1);
-  }
+  console.log(`\nmain thread, one session, ${GAP_N} messages: ${(calls / GAP_N).toFixed(1)} system calls per message between a reply and reading the next command`);
+  console.log([...after].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, c]) => `${k} ${(c / GAP_N).toFixed(1)}`).join(' | '));
 }
-console.log(`\nmain thread, one session, ${GAP_N} messages: ${(calls / GAP_N).toFixed(1)} system calls per message between a reply and reading the next command`);
-console.log([...after].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([k, c]) => `${k} ${(c / GAP_N).toFixed(1)}`).join(' | '));
+
+if (SCENARIO === 'hop1') await replyGaps();
 await mf.stop();
 await sink.stop();
 await dns.close();

@@ -23,10 +23,6 @@ export const MAILBOX_RCPT = 'bob@bench.test';
 
 const ep = (host) => `${host}:${PORT}`;
 
-/**
- * scenario: 'hop1' (gateway → sink), 'hop3' (gateway → hub → on-prem → sink), 'maildir'
- * (gateway → hub → on-prem Maildir). greetingDelay applies to the internet-facing gateway only.
- */
 /** Experiments: MF_FILTER_THREADS (filter.threads) and MF_FILTER_INLINE (filter.inlineMaxSize, bytes). */
 function filterTuning() {
   const lines = [];
@@ -35,6 +31,10 @@ function filterTuning() {
   return lines.length ? `  filter:\n${lines.join('\n')}\n` : '';
 }
 
+/**
+ * scenario: 'hop1' (gateway → sink), 'hop3' (gateway → hub → on-prem → sink), 'maildir'
+ * (gateway → hub → on-prem Maildir). greetingDelay applies to the internet-facing gateway only.
+ */
 export function mailflowConfig(scenario, { greetingDelayMs = 0, concurrency = 20, filtering = true } = {}) {
   const hop1 = scenario === 'hop1';
   const maildir = scenario === 'maildir';
