@@ -35,8 +35,6 @@ export class RawSession {
   ended = false;
   /** Everything the server has sent so far, as latin1 text. */
   raw = '';
-  /** The same, one entry per read (to see which replies arrived together). */
-  reads: string[] = [];
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
@@ -64,7 +62,6 @@ export class RawSession {
 
   private onData(d: string): void {
     this.raw += d;
-    this.reads.push(d);
     this.buf += d;
     let nl: number;
     let lines: string[] = [];
