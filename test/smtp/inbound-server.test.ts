@@ -240,6 +240,33 @@ describe('inbound listener: connections', () => {
     await l.close();
   });
 
+  it('after 221 closes its socket at once, without waiting for the client to close its side', async () => {
+    const l = await startListener();
+    // a client that keeps its side open after the server's FIN (smtp-server used to wait 5 s for it)
+    const s = net.connect({ port: l.port, host: '127.0.0.1', allowHalfOpen: true });
+    let got = '';
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (got += d));
+    s.on('error', () => {});
+    const ended = new Promise<void>((r) => s.once('end', r));
+    try {
+      await new Promise<void>((r) => s.once('data', () => r()));
+      s.write('EHLO client.example\r\nQUIT\r\n');
+      await ended;
+      assert.match(got, /\r\n221 /);
+      let gone = false;
+      for (let i = 0; i < 300 && !gone; i++) {
+        gone = l.server.connections() === 0;
+        if (!gone) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(gone, true, 'the server still holds the connection');
+      assert.equal(s.destroyed, false, 'the client had not closed');
+    } finally {
+      s.destroy();
+      await l.close();
+    }
+  });
+
   it('counts open connections and close() ends idle sessions with 421 4.3.2', async () => {
     const l = await startListener();
     const a = await ehloSession(l.port);
