@@ -44,9 +44,16 @@ export interface DmarcReportStore {
   close(): void;
 }
 
-/** `YYYY-MM-DD` of a time, UTC (DMARC report periods are UTC days). */
+const DAY_MS = 86_400_000;
+/** The last day computed: every message of a day asks for the same one (toISOString showed in the profile). */
+let lastDay = { start: NaN, text: '' };
+
+/** `YYYY-MM-DD` of a time, UTC (DMARC report periods are UTC days; a JS day is exactly DAY_MS). */
 export function dayOf(at: number): string {
-  return new Date(at).toISOString().slice(0, 10);
+  if (at >= lastDay.start && at < lastDay.start + DAY_MS) return lastDay.text;
+  const text = new Date(at).toISOString().slice(0, 10);
+  lastDay = { start: Math.floor(at / DAY_MS) * DAY_MS, text };
+  return text;
 }
 
 export function openDmarcReportStore(opts: { file: string; clock?: () => number }): DmarcReportStore {

@@ -24,3 +24,8 @@ declare module 'mailauth/lib/dkim/dkim-signer.js' {
     warnings: DKIMSignWarning[] | null;
   }
 }
+declare module 'mailauth/lib/tools.js' {
+  // CommonJS module object; unsigned-dkim.ts types the two functions it uses
+  const tools: Record<string, unknown>;
+  export default tools;
+}

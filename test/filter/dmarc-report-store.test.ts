@@ -59,3 +59,17 @@ test('counts per source and result, per UTC day, with a summary per domain', () 
   assert.equal(again.summary('FABRIKAM.TEST', '2025-01-06').total, 4);
   again.close();
 });
+
+test('dayOf: the UTC day at both edges of a day, in any order (the last day is remembered)', () => {
+  const midnight = Date.UTC(2025, 0, 7);
+  const cases: [number, string][] = [
+    [midnight - 1, '2025-01-06'],
+    [midnight, '2025-01-07'],
+    [midnight - 1, '2025-01-06'],
+    [midnight + 86_400_000 - 1, '2025-01-07'],
+    [midnight + 86_400_000, '2025-01-08'],
+    [Date.UTC(1969, 11, 31, 23, 59), '1969-12-31'],
+    [0, '1970-01-01'],
+  ];
+  for (const [at, day] of cases) assert.equal(dayOf(at), day, new Date(at).toISOString());
+});
