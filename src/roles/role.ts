@@ -17,7 +17,7 @@ import { createInboundServer } from '../smtp/inbound/server.js';
 import type { InboundServer } from '../smtp/inbound/types.js';
 import { createSmtpSender } from '../smtp/outbound/client.js';
 import { sharedThreadedSender } from '../smtp/outbound/threads/threaded-sender.js';
-import { openTraceStore } from '../trace/sqlite-trace.js';
+import { openThreadedTraceStore } from '../trace/threaded-trace.js';
 import type { TraceStore } from '../trace/types.js';
 import { roleConfig, roleDataDir } from './names.js';
 import { createRolePolicy } from './policy.js';
@@ -65,7 +65,8 @@ export function roleStores(loaded: LoadedConfig, role: string, clock: () => numb
     dataDir,
     // Fresh mail goes from the commit straight to this process's workers (see HANDOFF in sqlite-store.ts).
     queue: openSqliteQueue({ dir: join(dataDir, 'queue'), clock, handoff: { leaseMs: DEFAULT_LEASE_MS } }),
-    trace: openTraceStore({ file: join(dataDir, 'trace.db') }),
+    // inserted by the process's trace writer thread, off the event loop that serves SMTP
+    trace: openThreadedTraceStore(join(dataDir, 'trace.db')),
     mailboxes: openMaildirStore(join(dataDir, 'mailboxes')),
   };
 }

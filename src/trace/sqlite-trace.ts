@@ -21,7 +21,7 @@ import type { TraceEvent, TraceEventType, TraceQuery, TraceStore } from './types
 // was read; bench/README.md, change 20.) A process crash can lose the last 50 ms of trace, never mail
 // (the queue is durable).
 const FLUSH_MS = 50;
-const MAX_PENDING = 500;
+export const MAX_PENDING = 500;
 
 export interface TraceStoreOptions {
   file: string;
@@ -70,51 +70,32 @@ export function openTraceStore(opts: TraceStoreOptions): TraceStore {
   return new SqliteTrace(opts);
 }
 
-class SqliteTrace implements TraceStore {
-  private readonly db: Database.Database;
-  private readonly insert: Database.Statement;
-  private readonly insertMany: (events: TraceEvent[]) => void;
-  private readonly batch: boolean;
-  private pending: TraceEvent[] = [];
-  private scheduled: NodeJS.Timeout | null = null;
-  private lastFlush = 0;
-
-  constructor(opts: TraceStoreOptions) {
-    mkdirSync(dirname(opts.file), { recursive: true });
-    this.db = new Database(opts.file);
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+/** The trace database, created if needed, on a connection of this thread. */
+export function openTraceDb(file: string): Database.Database {
+  mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  try {
+    db.pragma('busy_timeout = 5000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
     // Rare checkpoints: each is a synchronous copy and fsync on the event loop (as in the queue).
-    this.db.pragma('wal_autocheckpoint = 10000');
-    this.db.exec(DDL);
-    this.batch = opts.batch ?? true;
-    this.insert = this.db.prepare(
-      `INSERT INTO events(at, role, type, message_id, queue_id, sender, recipient, connector, host, reply, reason, data)
-       VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
-    );
-    this.insertMany = this.db.transaction((events: TraceEvent[]) => {
-      for (const e of events) this.insertOne(e);
-    });
+    db.pragma('wal_autocheckpoint = 10000');
+    db.exec(DDL);
+  } catch (err) {
+    db.close();
+    throw err;
   }
+  return db;
+}
 
-  record(event: TraceEvent): void {
-    if (!this.batch) {
-      this.insertOne(event);
-      return;
-    }
-    // Copy: the caller may reuse or mutate its object after recording it.
-    this.pending.push({ ...event, ...(event.data ? { data: { ...event.data } } : {}) });
-    if (this.pending.length >= MAX_PENDING) this.flush();
-    // FLUSH_MS after the last insert, or at the end of this turn if that is already past.
-    else if (!this.scheduled) {
-      const wait = this.lastFlush + FLUSH_MS - Date.now();
-      this.scheduled = setTimeout(() => this.flush(), Math.max(0, wait));
-    }
-  }
-
-  private insertOne(e: TraceEvent): void {
-    this.insert.run(
+/** Inserts events in one transaction (the statement is prepared once per connection). */
+export function eventInserter(db: Database.Database): (events: TraceEvent[]) => void {
+  const insert = db.prepare(
+    `INSERT INTO events(at, role, type, message_id, queue_id, sender, recipient, connector, host, reply, reason, data)
+     VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+  );
+  const one = (e: TraceEvent) =>
+    insert.run(
       e.at,
       e.role,
       e.type,
@@ -128,6 +109,47 @@ class SqliteTrace implements TraceStore {
       e.reason ?? null,
       e.data === undefined ? null : JSON.stringify(e.data),
     );
+  const many = db.transaction((events: TraceEvent[]) => {
+    for (const e of events) one(e);
+  });
+  return (events) => (events.length === 1 ? one(events[0]!) : many(events));
+}
+
+/** A copy of an event as recorded: the caller may reuse or mutate its object afterwards. */
+export function copyEvent(event: TraceEvent): TraceEvent {
+  return { ...event, ...(event.data ? { data: { ...event.data } } : {}) };
+}
+
+/**
+ * When the next batch should go: FLUSH_MS after the last one, or at the end of this turn if that is
+ * already past (so a lone message's events are readable at once). Shared by both stores.
+ */
+export function flushDelay(lastFlush: number, now: number): number {
+  return Math.max(0, lastFlush + FLUSH_MS - now);
+}
+
+class SqliteTrace implements TraceStore {
+  private readonly db: Database.Database;
+  private readonly insertMany: (events: TraceEvent[]) => void;
+  private readonly batch: boolean;
+  private pending: TraceEvent[] = [];
+  private scheduled: NodeJS.Timeout | null = null;
+  private lastFlush = 0;
+
+  constructor(opts: TraceStoreOptions) {
+    this.db = openTraceDb(opts.file);
+    this.batch = opts.batch ?? true;
+    this.insertMany = eventInserter(this.db);
+  }
+
+  record(event: TraceEvent): void {
+    if (!this.batch) {
+      this.insertMany([event]);
+      return;
+    }
+    this.pending.push(copyEvent(event));
+    if (this.pending.length >= MAX_PENDING) this.flush();
+    else this.scheduled ??= setTimeout(() => this.flush(), flushDelay(this.lastFlush, Date.now()));
   }
 
   flush(): void {
@@ -142,6 +164,18 @@ class SqliteTrace implements TraceStore {
 
   query(q: TraceQuery): TraceEvent[] {
     this.flush();
+    return queryEvents(this.db, q);
+  }
+
+  close(): void {
+    if (!this.db.open) return;
+    this.flush();
+    this.db.close();
+  }
+}
+
+/** Events matching `q`, oldest first. */
+export function queryEvents(db: Database.Database, q: TraceQuery): TraceEvent[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (q.messageId !== undefined) {
@@ -162,17 +196,10 @@ class SqliteTrace implements TraceStore {
     }
     const limit = q.limit ?? 1000;
     if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
-    const rows = this.db
+    const rows = db
       .prepare(`SELECT * FROM events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY at, id LIMIT ${limit}`)
       .all(...params) as EventRow[];
     return rows.map(toEvent);
-  }
-
-  close(): void {
-    if (!this.db.open) return;
-    this.flush();
-    this.db.close();
-  }
 }
 
 function toEvent(r: EventRow): TraceEvent {

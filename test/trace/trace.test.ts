@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTraceStore } from '../../src/trace/sqlite-trace.js';
+import { openThreadedTraceStore, traceWriterThread } from '../../src/trace/threaded-trace.js';
 import { mergeTraces } from '../../src/trace/merge.js';
 import { formatTrace } from '../../src/trace/format.js';
 import type { TraceEvent } from '../../src/trace/types.js';
@@ -24,9 +25,16 @@ const ev = (at: number, role: string, type: TraceEvent['type'], extra: Partial<T
   ...extra,
 });
 
-test('query filters by message, sender, recipient and time, ordered by time then insertion', (t) => {
+// the store on the calling thread, and the one whose inserts run on the writer thread (roles use it)
+const KINDS = {
+  inline: (file: string) => openTraceStore({ file }),
+  thread: (file: string) => openThreadedTraceStore(file),
+};
+
+for (const [kind, open] of Object.entries(KINDS)) {
+  test(`${kind}: query filters by message, sender, recipient and time, ordered by time then insertion`, (t) => {
   const dir = tempDir(t);
-  const store = openTraceStore({ file: join(dir, 'sub', 'trace.db') });
+  const store = open(join(dir, 'sub', 'trace.db'));
   t.after(() => store.close());
   store.record(ev(20, 'hub', 'DELIVER', { recipient: 'bob@contoso.com', reply: '250 2.0.0 Delivered', data: { folder: 'INBOX' } }));
   store.record(ev(10, 'hub', 'RECEIVE', { recipient: 'bob@contoso.com', connector: 'from-gateway', host: 'gw.contoso.com [127.0.0.2]' }));
@@ -51,21 +59,22 @@ test('query filters by message, sender, recipient and time, ordered by time then
   assert.equal(store.query({ limit: 2 }).length, 2);
 });
 
-test('events survive close and reopen; a recorded event object can be reused by the caller', (t) => {
+  test(`${kind}: events survive close and reopen; a recorded event object can be reused by the caller`, (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'trace.db');
-  let store = openTraceStore({ file });
+  let store = open(file);
   const e = ev(1, 'gateway', 'RECEIVE', { data: { spf: 'pass' } });
   store.record(e);
   e.type = 'SEND';
   e.data!.spf = 'changed';
   store.close();
-  store = openTraceStore({ file });
+  store = open(file);
   t.after(() => store.close());
   const [got] = store.query({ messageId: 'm1@contoso.com' });
   assert.equal(got?.type, 'RECEIVE');
   assert.deepEqual(got?.data, { spf: 'pass' });
 });
+}
 
 test('unbatched mode writes each event at once', (t) => {
   const dir = tempDir(t);
@@ -135,4 +144,42 @@ test('formatting several messages groups them under their Message-ID', () => {
   assert.match(blocks[0]!, /^Message-ID: <m1@contoso\.com>\n.*RECEIVE[^\n]*\n.*FAIL.*550 5\.1\.10/);
   assert.match(blocks[1]!, /^Message-ID: <m2@x>\n/);
   assert.equal(formatTrace([]), '');
+});
+
+test('thread: a query sees its own writes at once; another connection sees them once the writer committed', (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'trace.db');
+  const a = openThreadedTraceStore(file);
+  const b = openThreadedTraceStore(join(dir, 'other.db'));
+  t.after(() => (a.close(), b.close()));
+  assert.ok(traceWriterThread(), 'one writer thread runs');
+  for (let i = 0; i < 600; i++) a.record(ev(i, 'gateway', 'RECEIVE', { recipient: `r${i}@contoso.com` })); // past MAX_PENDING
+  b.record(ev(1, 'hub', 'RECEIVE', { messageId: 'm9@contoso.com' }));
+  assert.equal(a.query({ messageId: 'm1@contoso.com', limit: 1000 }).length, 600);
+  assert.equal(a.query({ messageId: 'm9@contoso.com' }).length, 0, 'each store has its own database');
+  assert.equal(b.query({ messageId: 'm9@contoso.com' }).length, 1);
+  const reader = openTraceStore({ file });
+  t.after(() => reader.close());
+  assert.equal(reader.query({ messageId: 'm1@contoso.com', limit: 1000 }).length, 600, 'committed, not just visible to its store');
+});
+
+test('thread: if the writer thread dies, the store goes on inserting on its own thread, nothing lost', async (t) => {
+  const dir = tempDir(t);
+  const store = openThreadedTraceStore(join(dir, 'trace.db'));
+  t.after(() => store.close());
+  store.record(ev(1, 'gateway', 'RECEIVE'));
+  assert.equal(store.query({}).length, 1);
+  const w = traceWriterThread()!;
+  const warned = new Promise<string>((r) => process.once('warning', (w) => r(w.message)));
+  await w.terminate();
+  assert.match(await warned, /trace writer thread gone/);
+  store.record(ev(2, 'gateway', 'SEND'));
+  store.record(ev(3, 'gateway', 'DELIVER'));
+  assert.deepEqual(store.query({}).map((e) => e.type), ['RECEIVE', 'SEND', 'DELIVER']);
+  // a store opened now gets a new writer thread
+  const again = openThreadedTraceStore(join(dir, 'again.db'));
+  t.after(() => again.close());
+  assert.notEqual(traceWriterThread(), w);
+  again.record(ev(4, 'hub', 'RECEIVE'));
+  assert.equal(again.query({}).length, 1);
 });
