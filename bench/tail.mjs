@@ -4,6 +4,7 @@
 // sessions), then the 300-message latency pass with our client, and prints p50/p99, the slowest
 // dots with the time (ms into the pass) their final dot was sent, and V8's collections in the pass
 // (`--trace-gc`). FILTERS=off runs without the filters; SESSIONS (20) and N_LAT (300) as in run.mjs;
+// SCENARIO=hop3 runs the three chained roles instead of one (the dot timed is the gateway's);
 // MF_NODE_ARGS adds V8/Node flags to mailflow's process (e.g. "--max-semi-space-size=32").
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import { killAllTracked } from './lib/proc.mjs';
 import { startBenchDns } from './lib/dns.mjs';
 
 const filtering = process.env.FILTERS !== 'off';
+const scenario = process.env.SCENARIO ?? 'hop1';
+if (scenario !== 'hop1' && scenario !== 'hop3') throw new Error(`SCENARIO must be hop1 or hop3, got ${scenario}`);
 const sessions = Number(process.env.SESSIONS ?? 20);
 const nLat = Number(process.env.N_LAT ?? 300);
 const tmp = mkdtempSync('/var/tmp/mailflow-tail-');
@@ -31,9 +34,9 @@ const gcLog = join(tmp, 'gc.log');
 const spawnedAt = performance.now();
 // --trace-gc prints on stdout, which the bench's children otherwise discard.
 const wrap = (cmd, args) => ['sh', ['-c', `exec "$0" "$@" > ${gcLog}`, cmd, ...args]];
-const mf = await startMailflow(tmp, 'hop1', { filtering, nodeArgs: ['--trace-gc'], wrap });
+const mf = await startMailflow(tmp, scenario, { filtering, nodeArgs: ['--trace-gc'], wrap });
 const host = ADDR.gateway;
-const recipient = recipientFor('hop1');
+const recipient = recipientFor(scenario);
 await smtpSource({ host, recipient, count: 1500, sessions: 20 });
 await smtpSource({ host, recipient, count: 2000, sessions: 20 });
 await waitCount(sink, 3500);
@@ -42,7 +45,7 @@ const r = await sendMessages({ host, port: PORT, sender: SENDER, recipient, coun
 const passEnd = performance.now();
 await mf.stop();
 const sorted = [...r.latencies].sort((a, b) => a - b);
-console.log(`filters ${filtering ? 'on' : 'off'}, ${sessions} sessions, ${sorted.length} messages in ${(passEnd - passStart).toFixed(0)} ms: dot→250 p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)}, max ${sorted.at(-1).toFixed(1)}`);
+console.log(`${scenario}, filters ${filtering ? 'on' : 'off'}, ${sessions} sessions, ${sorted.length} messages in ${(passEnd - passStart).toFixed(0)} ms: dot→250 p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)}, max ${sorted.at(-1).toFixed(1)}`);
 const slow = r.latencies.map((l, i) => [l, r.dotAt[i] - passStart]).sort((a, b) => b[0] - a[0]).slice(0, 10);
 console.log(`slowest (latency @ dot sent, ms into the pass): ${slow.map(([l, at]) => `${l.toFixed(1)}@${at.toFixed(0)}`).join(' ')}`);
 // --trace-gc times are ms since the child's start, about when we spawned it (a few ms of skew).
