@@ -32,21 +32,62 @@ export function normalizeIp(ip: string): string {
   return m ? m[1]! : ip;
 }
 
+interface ParsedRange {
+  v: 4 | 6;
+  /** The base address shifted right by `shift`: what an address must equal, shifted alike. */
+  prefix: bigint;
+  shift: bigint;
+}
+
+/**
+ * Parsed addresses and ranges, by text. Routing asks about the same few connector ranges and client
+ * addresses for every message, and parsing them into BigInts each time showed in the allocation
+ * profile (bench/README.md, change 26). Parsed values never change; the maps are bounded by clearing.
+ */
+const MAX_PARSED = 10_000;
+const parsedIps = new Map<string, { v: 4 | 6; n: bigint } | null>();
+const parsedRanges = new Map<string, ParsedRange | null>();
+
+function ipOf(ip: string): { v: 4 | 6; n: bigint } | null {
+  let a = parsedIps.get(ip);
+  if (a === undefined) {
+    if (parsedIps.size >= MAX_PARSED) parsedIps.clear();
+    a = toBigInt(ip);
+    parsedIps.set(ip, a);
+  }
+  return a;
+}
+
+function rangeOf(range: string): ParsedRange | null {
+  let r = parsedRanges.get(range);
+  if (r === undefined) {
+    const [base, maskText] = range.split('/');
+    const b = toBigInt(base ?? '');
+    if (b) {
+      const bits = b.v === 4 ? 32 : 128;
+      const mask = maskText === undefined ? bits : Number(maskText);
+      const shift = BigInt(bits - mask); // a malformed mask throws here, as it always did, and is not kept
+      r = { v: b.v, prefix: b.n >> shift, shift };
+    } else r = null;
+    if (parsedRanges.size >= MAX_PARSED) parsedRanges.clear();
+    parsedRanges.set(range, r);
+  }
+  return r;
+}
+
+function inRange(a: { v: 4 | 6; n: bigint } | null, r: ParsedRange | null): boolean {
+  return !!a && !!r && a.v === r.v && a.n >> r.shift === r.prefix;
+}
+
 /** Does `ip` fall inside `range` (`a.b.c.d`, `a.b.c.d/n`, IPv6 likewise)? */
 export function ipInRange(ip: string, range: string): boolean {
-  const [base, maskText] = range.split('/');
-  const a = toBigInt(ip);
-  const b = toBigInt(base ?? '');
-  if (!a || !b || a.v !== b.v) return false;
-  const bits = a.v === 4 ? 32 : 128;
-  const mask = maskText === undefined ? bits : Number(maskText);
-  if (mask === 0) return true;
-  const shift = BigInt(bits - mask);
-  return a.n >> shift === b.n >> shift;
+  const a = ipOf(ip);
+  return !!a && inRange(a, rangeOf(range));
 }
 
 export function ipInAny(ip: string, ranges: readonly string[]): boolean {
-  return ranges.some((r) => ipInRange(ip, r));
+  const a = ipOf(ip);
+  return !!a && ranges.some((r) => inRange(a, rangeOf(r)));
 }
 
 /** RFC 1918 private IPv4 ranges (EXO refuses them in Enhanced Filtering skip lists). */

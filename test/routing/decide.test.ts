@@ -5,7 +5,7 @@ import { presetText } from '../../src/config/presets.js';
 import { decideAt } from '../../src/routing/decide.js';
 import { explainRoute } from '../../src/routing/explain.js';
 import { classifyClient, hubIsLocked, selectOutboundConnector } from '../../src/routing/connectors.js';
-import { ipInRange } from '../../src/routing/ip.js';
+import { ipInAny, ipInRange } from '../../src/routing/ip.js';
 
 const hybrid = () => parseConfigText(presetText('hybrid')).config;
 const archive = () => parseConfigText(presetText('archive')).config;
@@ -110,6 +110,28 @@ test('ip ranges: v4 CIDR, single, v6', () => {
   assert.ok(ipInRange('2001:db8::5', '2001:db8::/32'));
   assert.ok(!ipInRange('2001:db9::5', '2001:db8::/32'));
   assert.ok(ipInRange('127.0.0.2', '127.0.0.2'));
+});
+
+test('ipInRange and ipInAny: families, /0, mapped IPv4, bad input; the same answers when asked again (parsed once)', () => {
+  const cases: [string, string, boolean][] = [
+    ['192.0.2.7', '192.0.2.0/25', true],
+    ['192.0.2.200', '192.0.2.0/25', false],
+    ['::ffff:192.0.2.7', '192.0.2.0/24', true],
+    ['192.0.2.7', '2001:db8::/32', false],
+    ['2001:db8::1', '192.0.2.0/24', false],
+    ['203.0.113.9', '0.0.0.0/0', true],
+    ['2001:db8:ffff::1', '::/0', true],
+    ['2001:db8::1:2', '2001:db8::1:2', true],
+    ['2001:db8::1:3', '2001:db8::1:2/128', false],
+    ['not-an-ip', '192.0.2.0/24', false],
+    ['192.0.2.7', 'not-a-range', false],
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const [ip, range, want] of cases) assert.equal(ipInRange(ip, range), want, `${ip} in ${range} (round ${round})`);
+  }
+  assert.ok(ipInAny('198.51.100.3', ['192.0.2.0/24', '198.51.100.0/24']));
+  assert.ok(!ipInAny('198.51.101.3', ['192.0.2.0/24', '198.51.100.0/24']));
+  assert.ok(!ipInAny('bogus', ['0.0.0.0/0']));
 });
 
 test('the demo preset routes every seed path', () => {
