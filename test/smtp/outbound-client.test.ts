@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createResolver } from '../../src/dns/client.js';
 import { startDnsServer } from '../../src/dns/server.js';
 import { createSmtpSender, type SmtpSenderOptions } from '../../src/smtp/outbound/client.js';
+import { Worker } from 'node:worker_threads';
 import { createThreadedSender } from '../../src/smtp/outbound/threads/threaded-sender.js';
 import { openSession } from '../../src/smtp/outbound/session.js';
 import { tlsPlan } from '../../src/smtp/outbound/tls-policy.js';
@@ -708,6 +709,24 @@ describe('connection reuse', () => {
 
   test('the client thread keeps to its maxPerHost too (queue.connectionsPerHost crosses into the thread)', async () => {
     assert.equal(await sendAtOnce(createThreadedSender({ maxPerHost: 1 }), 6), 1);
+  });
+
+  test('sends made in one turn reach the client thread in one post; each gets its own answer', async () => {
+    const proto = Worker.prototype as unknown as { postMessage: (m: unknown) => void };
+    const post = proto.postMessage;
+    const posts: unknown[] = [];
+    proto.postMessage = function (this: Worker, m: unknown) {
+      posts.push(m);
+      return post.call(this, m);
+    };
+    try {
+      assert.equal(await sendAtOnce(createThreadedSender({ maxPerHost: 2 }), 6) <= 2, true);
+    } finally {
+      proto.postMessage = post;
+    }
+    const sends = posts.filter((m) => !(m as { close?: boolean }).close);
+    assert.equal(sends.length, 1, JSON.stringify(posts).slice(0, 200));
+    assert.equal((sends[0] as { batch: unknown[] }).batch.length, 6);
   });
 
   test('different targets (local address, TLS policy) do not share connections', async () => {
