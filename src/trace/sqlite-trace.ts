@@ -1,6 +1,6 @@
 // The trace store: one SQLite file per role, WAL, synchronous=NORMAL. Trace is diagnostics; the queue
 // is what must survive power loss, so trace commits are not fsynced (they do survive a process crash).
-// Events are inserted in one transaction per turn, at most one every FLUSH_MS (or MAX_PENDING events).
+// Events are inserted in batches (batcher.ts): one transaction per FLUSH_MS at most.
 // Measured with test/trace/bench/record-bench.ts (2 cores, busy machine), events per second:
 //   events per turn    1 transaction each    1 per turn
 //   1                  ~1,700-2,600          ~2,500-3,200
@@ -12,16 +12,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TraceEvent, TraceEventType, TraceQuery, TraceStore } from './types.js';
+import { EventBatcher } from './batcher.js';
 
-// A relay records a few events per message; one transaction per 50 ms holds every message's events of
-// that time. An event after a quiet spell (no insert for FLUSH_MS) is inserted at the end of its turn,
-// so other readers (the CLI, the demo) see a lone message's events at once; any later one waits for
-// FLUSH_MS after the last insert. (Inserting at the end of every turn while fewer than 8 events came
-// per insert put a 6-7 page commit after each reply at one session, before the client's next command
-// was read; bench/README.md, change 20.) A process crash can lose the last 50 ms of trace, never mail
-// (the queue is durable).
-const FLUSH_MS = 50;
-export const MAX_PENDING = 500;
 
 export interface TraceStoreOptions {
   file: string;
@@ -115,51 +107,27 @@ export function eventInserter(db: Database.Database): (events: TraceEvent[]) => 
   return (events) => (events.length === 1 ? one(events[0]!) : many(events));
 }
 
-/** A copy of an event as recorded: the caller may reuse or mutate its object afterwards. */
-export function copyEvent(event: TraceEvent): TraceEvent {
-  return { ...event, ...(event.data ? { data: { ...event.data } } : {}) };
-}
-
-/**
- * When the next batch should go: FLUSH_MS after the last one, or at the end of this turn if that is
- * already past (so a lone message's events are readable at once). Shared by both stores.
- */
-export function flushDelay(lastFlush: number, now: number): number {
-  return Math.max(0, lastFlush + FLUSH_MS - now);
-}
 
 class SqliteTrace implements TraceStore {
   private readonly db: Database.Database;
   private readonly insertMany: (events: TraceEvent[]) => void;
   private readonly batch: boolean;
-  private pending: TraceEvent[] = [];
-  private scheduled: NodeJS.Timeout | null = null;
-  private lastFlush = 0;
+  private readonly batcher: EventBatcher;
 
   constructor(opts: TraceStoreOptions) {
     this.db = openTraceDb(opts.file);
     this.batch = opts.batch ?? true;
     this.insertMany = eventInserter(this.db);
+    this.batcher = new EventBatcher((events) => this.insertMany(events));
   }
 
   record(event: TraceEvent): void {
-    if (!this.batch) {
-      this.insertMany([event]);
-      return;
-    }
-    this.pending.push(copyEvent(event));
-    if (this.pending.length >= MAX_PENDING) this.flush();
-    else this.scheduled ??= setTimeout(() => this.flush(), flushDelay(this.lastFlush, Date.now()));
+    if (this.batch) this.batcher.add(event);
+    else this.insertMany([event]);
   }
 
   flush(): void {
-    if (this.scheduled) clearTimeout(this.scheduled);
-    this.scheduled = null;
-    if (this.pending.length === 0) return;
-    const events = this.pending;
-    this.pending = [];
-    this.lastFlush = Date.now();
-    this.insertMany(events);
+    this.batcher.flush();
   }
 
   query(q: TraceQuery): TraceEvent[] {

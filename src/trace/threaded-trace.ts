@@ -1,6 +1,6 @@
 // A trace store whose inserts run on a writer thread. Under load the trace's SQLite transactions were
 // about 3-4 % of the event loop that serves SMTP (bench/profile.mjs); the thread does them instead,
-// and the event loop only posts each batch (same batching as sqlite-trace.ts: one per FLUSH_MS).
+// and the event loop only posts each batch (batched as in sqlite-trace.ts: batcher.ts).
 // One writer thread per process serves every role's store. Reads stay synchronous and see their own
 // writes: query() and close() post what is pending and wait (Atomics.wait, bounded) until the writer
 // has committed up to it, then read on this thread's own connection. Should the thread die, the
@@ -9,7 +9,8 @@
 // duplicate line is better than a missing one).
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { copyEvent, eventInserter, flushDelay, MAX_PENDING, openTraceDb, queryEvents } from './sqlite-trace.js';
+import { eventInserter, openTraceDb, queryEvents } from './sqlite-trace.js';
+import { EventBatcher } from './batcher.js';
 import type { TraceEvent, TraceQuery, TraceStore } from './types.js';
 import type { WriterNote, WriterRequest } from './writer-thread.js';
 
@@ -67,9 +68,7 @@ class ThreadedTrace implements TraceStore {
   private unconfirmed: { seq: number; events: TraceEvent[] }[] = [];
   private writer: Writer | null;
   private insertHere: ((events: TraceEvent[]) => void) | null = null;
-  private pending: TraceEvent[] = [];
-  private scheduled: NodeJS.Timeout | null = null;
-  private lastFlush = 0;
+  private readonly batcher = new EventBatcher((events) => this.send(events));
 
   constructor(file: string) {
     this.db = openTraceDb(file);
@@ -80,18 +79,14 @@ class ThreadedTrace implements TraceStore {
   }
 
   record(event: TraceEvent): void {
-    this.pending.push(copyEvent(event));
-    if (this.pending.length >= MAX_PENDING) this.flush();
-    else this.scheduled ??= setTimeout(() => this.flush(), flushDelay(this.lastFlush, Date.now()));
+    this.batcher.add(event);
   }
 
   flush(): void {
-    if (this.scheduled) clearTimeout(this.scheduled);
-    this.scheduled = null;
-    if (this.pending.length === 0) return;
-    const events = this.pending;
-    this.pending = [];
-    this.lastFlush = Date.now();
+    this.batcher.flush();
+  }
+
+  private send(events: TraceEvent[]): void {
     if (!this.writer) return this.insertLocally(events);
     this.forgetConfirmed();
     const seq = ++this.posted;
