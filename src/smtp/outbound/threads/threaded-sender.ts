@@ -81,7 +81,8 @@ export function createThreadedSender(opts: { logger?: SenderLogger; maxPerHost?:
     return new Promise((resolve, reject) => {
       waiting.set(id, { req, resolve, reject });
       if (inFlight++ === 0) w.ref();
-      // a thread replaced since the last post gets what is waiting for the old one flushed first
+      // requests still waiting for a thread that has since died go to it first (a no-op: gone() has
+      // already answered them), so a batch never mixes two threads
       if (outboxFor !== w) flush();
       if (outbox.length === 0) setImmediate(flush);
       outboxFor = w;
