@@ -57,6 +57,14 @@ export function headerSection(message: Buffer): Buffer | null {
   return head;
 }
 
+/** A field's value (after its first colon, trimmed) through addressparser, as DkimVerifier reads From and Return-Path. */
+function addressesOf(row: ParsedRow): AddressEntry[] {
+  let value = row.line.toString();
+  const colon = value.indexOf(':');
+  if (colon >= 0) value = value.substring(colon + 1);
+  return addressparser(value.trim());
+}
+
 /**
  * What DkimVerifier would return for this message if it is unsigned as mailauth reads it; null when it
  * is not (or cannot be told without the verifier): verify it with the verifier then.
@@ -71,10 +79,7 @@ export function unsignedDkimResult(message: Buffer, options: Pick<DKIMVerifyOpti
   const headerFrom: string[] = [];
   const fromRows = headers.parsed.filter((h) => h.key === 'from');
   for (const row of fromRows) {
-    let value = row.line.toString();
-    const colon = value.indexOf(':');
-    if (colon >= 0) value = value.substring(colon + 1);
-    for (const addr of addressparser(value.trim())) {
+    for (const addr of addressesOf(row)) {
       for (const mailbox of ([] as (AddressEntry | undefined)[]).concat(addr?.group || addr || [])) {
         if (mailbox && mailbox.address) headerFrom.push(mailbox.address);
       }
@@ -87,10 +92,7 @@ export function unsignedDkimResult(message: Buffer, options: Pick<DKIMVerifyOpti
   } else {
     const rpRow = headers.parsed.filter((h) => h.key === 'return-path').pop();
     if (rpRow) {
-      let value = rpRow.line.toString();
-      const colon = value.indexOf(':');
-      if (colon >= 0) value = value.substring(colon + 1);
-      const rp = addressparser(value.trim());
+      const rp = addressesOf(rpRow);
       envelopeFrom = rp.length && rp[0]!.address ? rp[0]!.address : false;
     }
   }

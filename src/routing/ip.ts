@@ -75,8 +75,8 @@ function rangeOf(range: string): ParsedRange | null {
   return r;
 }
 
-function inRange(a: { v: 4 | 6; n: bigint } | null, r: ParsedRange | null): boolean {
-  return !!a && !!r && a.v === r.v && a.n >> r.shift === r.prefix;
+function inRange(a: { v: 4 | 6; n: bigint }, r: ParsedRange | null): boolean {
+  return !!r && a.v === r.v && a.n >> r.shift === r.prefix;
 }
 
 /** Does `ip` fall inside `range` (`a.b.c.d`, `a.b.c.d/n`, IPv6 likewise)? */

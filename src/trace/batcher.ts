@@ -1,10 +1,10 @@
 // Trace events wait and go to the database together. A relay records a few events per message; one
-// transaction per 50 ms holds every message's events of that time. An event after a quiet spell (no insert for FLUSH_MS) is inserted at the end of its turn,
-// so other readers (the CLI, the demo) see a lone message's events at once; any later one waits for
-// FLUSH_MS after the last insert. (Inserting at the end of every turn while fewer than 8 events came
-// per insert put a 6-7 page commit after each reply at one session, before the client's next command
-// was read; bench/README.md, change 20.) A process crash can lose the last 50 ms of trace, never mail
-// (the queue is durable).
+// transaction per 50 ms holds every message's events of that time. An event after a quiet spell (no
+// insert for FLUSH_MS) is inserted at the end of its turn, so other readers (the CLI, the demo) see a
+// lone message's events at once; any later one waits for FLUSH_MS after the last insert. (Inserting
+// at the end of every turn while fewer than 8 events came per insert put a 6-7 page commit after each
+// reply at one session, before the client's next command was read; bench/README.md, change 20.) A
+// process crash can lose the last 50 ms of trace, never mail (the queue is durable).
 import type { TraceEvent } from './types.js';
 
 const FLUSH_MS = 50;

@@ -14,7 +14,6 @@ import { dirname } from 'node:path';
 import type { TraceEvent, TraceEventType, TraceQuery, TraceStore } from './types.js';
 import { EventBatcher } from './batcher.js';
 
-
 export interface TraceStoreOptions {
   file: string;
   /** false: one transaction per record() (the measured baseline). */
@@ -106,7 +105,6 @@ export function eventInserter(db: Database.Database): (events: TraceEvent[]) => 
   });
   return (events) => (events.length === 1 ? one(events[0]!) : many(events));
 }
-
 
 class SqliteTrace implements TraceStore {
   private readonly db: Database.Database;
