@@ -35,7 +35,7 @@ export interface Resolver {
   /**
    * Until when (epoch ms) a cached resolver keeps serving the answer it holds for this question;
    * undefined when it holds none (not asked, not cacheable, or no cache). A result computed only
-   * from cached answers can live as long as the earliest of them (src/filter/spf-memo.ts).
+   * from cached answers can live as long as the earliest of them (src/filter/dns-memo.ts).
    */
   cachedUntil?(name: string, type: RecordType): number | undefined;
 }

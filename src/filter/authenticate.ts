@@ -4,6 +4,8 @@
 // not load on Node 20.20. This follows lib/mailauth.js step for step, without BIMI.
 import { spf } from 'mailauth/lib/spf/index.js';
 import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
+
+type DmarcEvaluation = Awaited<ReturnType<typeof evaluateDmarc>>;
 import { arc } from 'mailauth/lib/arc/index.js';
 import type { ARCResult, DMARCResult, DNSResolver, SPFOptions } from 'mailauth';
 import { isIP } from 'node:net';
@@ -11,7 +13,7 @@ import { toMailauthResolver } from '../dns/mailauth-resolver.js';
 import type { Resolver } from '../dns/types.js';
 import { rebuild, splitHeaders } from './headers.js';
 import { createArcSeal, verifyDkim } from './mailauth-dkim.js';
-import { spfMemoFor } from './spf-memo.js';
+import { memoFor, spfKey } from './dns-memo.js';
 import { unsignedDkimResult } from './unsigned-dkim.js';
 
 export type AuthWord = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
@@ -104,7 +106,7 @@ export async function authenticateMessage(input: AuthInput): Promise<AuthResults
 
   let helo = input.helo || input.ip;
   if (helo && isIP(helo)) helo = `[${helo}]`;
-  const spfResult = await spfMemoFor<SpfResult>(input.resolver).check({ ip: input.ip, sender: input.sender, helo, authservId }, (recording) =>
+  const spfResult = await memoFor<SpfResult>(input.resolver, 'spf').check(spfKey({ ip: input.ip, sender: input.sender, helo, authservId }), (recording) =>
     spf({
       sender: input.sender || undefined,
       ip: input.ip,
@@ -122,14 +124,18 @@ export async function authenticateMessage(input: AuthInput): Promise<AuthResults
   let skipReason: string | undefined;
   let dkimAligned: Set<string> | undefined;
   if (dkimResult.headerFrom?.length) {
-    const ev = await evaluateDmarc({
+    const inputs = {
       headerFrom: dkimResult.headerFrom,
       fromFields: dkimResult.fromFields,
       spfDomains: spfResult?.status?.result === 'pass' && spfResult.domain ? [spfResult.domain] : [],
       dkimDomains: passing.map((r) => ({ id: r.id, domain: r.signingDomain, aligned: r.status?.aligned, underSized: r.status?.underSized })),
-      arcResult,
-      resolver,
-    } as never);
+      arc: arcResult.status?.result ?? null,
+    };
+    // Every input but DNS is in the key (evaluateDmarc reads only the ARC result word); the result
+    // is shared by the messages that hit it, and nothing below writes to it.
+    const ev: DmarcEvaluation = await memoFor<DmarcEvaluation>(input.resolver, 'dmarc').check(JSON.stringify(inputs), (recording) =>
+      evaluateDmarc({ ...inputs, arcResult, resolver: toMailauthResolver(recording) } as never),
+    );
     dmarcResult = ev.response;
     skipReason = ev.reason;
     dkimAligned = ev.dkimAligned;

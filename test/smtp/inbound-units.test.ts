@@ -8,6 +8,8 @@ import { decide, replyText, toSmtpError } from '../../src/smtp/inbound/decisions
 import { checkData, ConnectionCounter, headerFacts } from '../../src/smtp/inbound/limits.js';
 import { fold, receivedHeader, rfc5322Date } from '../../src/smtp/inbound/received-header.js';
 import { ptrName, reverseLookup } from '../../src/smtp/inbound/reverse-dns.js';
+import { formatSessionId, newSessionId } from '../../src/smtp/inbound/session-id.js';
+import { randomBytes } from 'node:crypto';
 import type { Resolver } from '../../src/dns/types.js';
 import { reply } from '../../src/smtp/replies.js';
 import type { InboundLimits } from '../../src/smtp/inbound/types.js';
@@ -179,5 +181,28 @@ describe('reverseLookup', () => {
     assert.deepEqual(one, ['mail.client.example']);
     assert.deepEqual(none, []);
     assert.deepEqual(asked, ['PTR 7.2.0.192.in-addr.arpa', 'PTR 8.2.0.192.in-addr.arpa']);
+  });
+});
+
+describe('session ids', () => {
+  it('format ten bytes exactly as smtp-server does', () => {
+    const cases = [Buffer.alloc(10, 0), Buffer.alloc(10, 0xff), Buffer.from('0123456789abcdef0123', 'hex'), ...Array.from({ length: 200 }, () => randomBytes(10))];
+    for (const b of cases) {
+      const upstream = BigInt('0x' + b.toString('hex')).toString(32).padStart(16, '0');
+      assert.equal(formatSessionId(b, 0), upstream, b.toString('hex'));
+    }
+    // at an offset inside a larger buffer
+    const big = randomBytes(30);
+    assert.equal(formatSessionId(big, 20), BigInt('0x' + big.subarray(20).toString('hex')).toString(32).padStart(16, '0'));
+  });
+
+  it('are 16 base-32 digits and do not repeat across pool refills', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 5000; i++) {
+      const id = newSessionId();
+      assert.match(id, /^[0-9a-v]{16}$/);
+      seen.add(id);
+    }
+    assert.equal(seen.size, 5000);
   });
 });

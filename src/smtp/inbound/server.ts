@@ -26,6 +26,7 @@ import { checkData, ConnectionCounter } from './limits.js';
 import { libraryLogger } from './library-logger.js';
 import { receivedHeader } from './received-header.js';
 import { reverseLookup } from './reverse-dns.js';
+import { newSessionId } from './session-id.js';
 import { addressOf, envelopeOf, newSessionInfo, peerCertificateOf, refreshSessionInfo } from './session.js';
 import type { InboundServer, InboundServerOptions, SessionInfo } from './types.js';
 
@@ -43,6 +44,15 @@ class ListenerSMTPServer extends SMTPServer {
     private readonly track: (c: MailflowConnection) => void,
   ) {
     super(options);
+  }
+
+  // Upstream draws a session id with crypto.randomBytes per connection; ours come from a pool
+  // (session-id.ts). A listener that expects PROXY headers keeps upstream's path.
+  override _handleProxy(socket: net.Socket, callback: (err: Error | null, socketOptions?: SMTPConnectionOptions & { id: string }) => void): void {
+    if (this._expectsProxyHeader(socket)) return super._handleProxy(socket, callback);
+    const ignored = this.options.ignoredHosts?.includes(socket.remoteAddress ?? '') ?? false;
+    const socketOptions = { id: newSessionId(), ignore: ignored };
+    setImmediate(() => callback(null, socketOptions));
   }
 
   // Same as upstream connect(), with our connection class.
