@@ -4,8 +4,6 @@
 // not load on Node 20.20. This follows lib/mailauth.js step for step, without BIMI.
 import { spf } from 'mailauth/lib/spf/index.js';
 import { evaluateDmarc } from 'mailauth/lib/dmarc/index.js';
-
-type DmarcEvaluation = Awaited<ReturnType<typeof evaluateDmarc>>;
 import { arc } from 'mailauth/lib/arc/index.js';
 import type { ARCResult, DMARCResult, DNSResolver, SPFOptions } from 'mailauth';
 import { isIP } from 'node:net';
@@ -15,6 +13,8 @@ import { rebuild, splitHeaders } from './headers.js';
 import { createArcSeal, verifyDkim } from './mailauth-dkim.js';
 import { memoFor, spfKey } from './dns-memo.js';
 import { unsignedDkimResult } from './unsigned-dkim.js';
+
+type DmarcEvaluation = Awaited<ReturnType<typeof evaluateDmarc>>;
 
 export type AuthWord = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror' | 'policy';
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
@@ -129,11 +129,11 @@ export async function authenticateMessage(input: AuthInput): Promise<AuthResults
       fromFields: dkimResult.fromFields,
       spfDomains: spfResult?.status?.result === 'pass' && spfResult.domain ? [spfResult.domain] : [],
       dkimDomains: passing.map((r) => ({ id: r.id, domain: r.signingDomain, aligned: r.status?.aligned, underSized: r.status?.underSized })),
-      arc: arcResult.status?.result ?? null,
     };
-    // Every input but DNS is in the key (evaluateDmarc reads only the ARC result word); the result
-    // is shared by the messages that hit it, and nothing below writes to it.
-    const ev: DmarcEvaluation = await memoFor<DmarcEvaluation>(input.resolver, 'dmarc').check(JSON.stringify(inputs), (recording) =>
+    // The key holds every input but DNS (of the ARC result evaluateDmarc reads only the word); the
+    // result is shared by the messages that hit it, and nothing below writes to it.
+    const key = JSON.stringify([inputs, arcResult.status?.result ?? null]);
+    const ev: DmarcEvaluation = await memoFor<DmarcEvaluation>(input.resolver, 'dmarc').check(key, (recording) =>
       evaluateDmarc({ ...inputs, arcResult, resolver: toMailauthResolver(recording) } as never),
     );
     dmarcResult = ev.response;
