@@ -33,6 +33,22 @@ const { parseHeaders, formatAuthHeaderRow } = tools as unknown as {
 const fromMailauth = createRequire(createRequire(import.meta.url).resolve('mailauth/lib/dkim/dkim-verifier.js'));
 const addressparser = fromMailauth('nodemailer/lib/addressparser') as (s: string) => AddressEntry[];
 
+/** More remembered values than this and the memo starts over (a bound, not an LRU). */
+const MAX_PARSED = 1000;
+const parsedAddresses = new Map<string, readonly AddressEntry[]>();
+/**
+ * addressparser, remembered per value: a sender's From and envelope sender are the same text on every
+ * message (a pure function of it; the results are only read here).
+ */
+function parseAddresses(value: string): readonly AddressEntry[] {
+  let parsed = parsedAddresses.get(value);
+  if (!parsed) {
+    if (parsedAddresses.size >= MAX_PARSED) parsedAddresses.clear();
+    parsedAddresses.set(value, (parsed = addressparser(value)));
+  }
+  return parsed;
+}
+
 let notSigned: string | undefined;
 /** The verifier's resinfo for an unsigned message, formatted once (it is the same every time). */
 function notSignedInfo(): string {
@@ -58,11 +74,11 @@ export function headerSection(message: Buffer): Buffer | null {
 }
 
 /** A field's value (after its first colon, trimmed) through addressparser, as DkimVerifier reads From and Return-Path. */
-function addressesOf(row: ParsedRow): AddressEntry[] {
+function addressesOf(row: ParsedRow): readonly AddressEntry[] {
   let value = row.line.toString();
   const colon = value.indexOf(':');
   if (colon >= 0) value = value.substring(colon + 1);
-  return addressparser(value.trim());
+  return parseAddresses(value.trim());
 }
 
 /**
@@ -87,7 +103,7 @@ export function unsignedDkimResult(message: Buffer, options: Pick<DKIMVerifyOpti
   }
   let envelopeFrom: string | false = false;
   if (options.sender) {
-    const rp = addressparser(options.sender);
+    const rp = parseAddresses(options.sender);
     envelopeFrom = rp.length && rp[0]!.address ? rp[0]!.address : false;
   } else {
     const rpRow = headers.parsed.filter((h) => h.key === 'return-path').pop();

@@ -74,6 +74,14 @@ describe('unsigned DKIM result', () => {
     });
   }
 
+  test('the same From on two messages: equal results, each with its own list (the parse is remembered, not shared out)', () => {
+    const first = unsignedDkimResult(UNSIGNED.plain!, { sender: 'alice@fabrikam.test' })!;
+    first.headerFrom.push('mallory@evil.test');
+    const second = unsignedDkimResult(UNSIGNED.plain!, { sender: 'alice@fabrikam.test' })!;
+    assert.deepEqual(second.headerFrom, ['alice@fabrikam.test']);
+    assert.equal(second.envelopeFrom, 'alice@fabrikam.test');
+  });
+
   test('headerSection: the header fields and the empty line, nothing of the body', () => {
     const m = UNSIGNED.plain!;
     const head = headerSection(m)!;
