@@ -1,7 +1,7 @@
 // Queue ids: 26 Crockford base32 characters, ULID-shaped (48-bit millisecond time + 80 random bits),
 // so ids sort by arrival time as plain strings and are safe as file names. Within one millisecond the
 // random part is incremented, which keeps ids from one source strictly increasing.
-import { randomBytes } from 'node:crypto';
+import { pooledRandom } from '../util/pooled-random.js';
 
 const ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -9,21 +9,6 @@ export type IdSource = () => string;
 
 /** Ids safe to use as spool file names (also accepts ids injected by tests). */
 export const QUEUE_ID_RE = /^[0-9A-Za-z_-]{1,64}$/;
-
-/** randomBytes in 4 KB draws: a system call per id showed up in the relay's profile. */
-export function pooledRandom(): (n: number) => Buffer {
-  let pool = Buffer.alloc(0);
-  let off = 0;
-  return (n) => {
-    if (off + n > pool.length) {
-      pool = randomBytes(Math.max(4096, n));
-      off = 0;
-    }
-    const out = pool.subarray(off, off + n);
-    off += n;
-    return out;
-  };
-}
 
 export function createQueueIdSource(clock: () => number = Date.now, random: (n: number) => Buffer = pooledRandom()): IdSource {
   let lastTime = -1;

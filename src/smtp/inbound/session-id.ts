@@ -1,22 +1,14 @@
-// Session ids in smtp-server's format (80 random bits as 16 base-32 digits, 0-9a-v), drawn from a
-// pool of random bytes refilled 4 KB at a time. smtp-server calls crypto.randomBytes(10) for every
-// connection, which showed as ~20 µs of the event loop per connection under load (bench/README.md);
-// the ids stay as unpredictable, since every byte still comes from the CSPRNG exactly once.
-import { randomFillSync } from 'node:crypto';
+// Session ids in smtp-server's format (80 random bits as 16 base-32 digits, 0-9a-v), from pooled
+// random bytes (util/pooled-random.ts). smtp-server calls crypto.randomBytes(10) for every
+// connection, which showed as ~20 µs of the event loop per connection under load (bench/README.md).
+import { pooledRandom } from '../../util/pooled-random.js';
 
 const ID_BYTES = 10;
-const POOL = Buffer.alloc(4096 - (4096 % ID_BYTES));
-let offset = POOL.length;
 const DIGITS = '0123456789abcdefghijklmnopqrstuv';
+const random = pooledRandom();
 
 export function newSessionId(): string {
-  if (offset + ID_BYTES > POOL.length) {
-    randomFillSync(POOL);
-    offset = 0;
-  }
-  const id = formatSessionId(POOL, offset);
-  offset += ID_BYTES;
-  return id;
+  return formatSessionId(random(ID_BYTES), 0);
 }
 
 /** Ten bytes from `at` as smtp-server writes them: BigInt('0x' + hex).toString(32).padStart(16, '0'). */
