@@ -11,6 +11,7 @@
 import { createRequire } from 'node:module';
 import type { DKIMVerifyOptions, DKIMVerifyResult } from 'mailauth';
 import tools from 'mailauth/lib/tools.js';
+import { memoByText } from '../util/text-memo.js';
 
 interface ParsedRow {
   key: string | null;
@@ -33,21 +34,11 @@ const { parseHeaders, formatAuthHeaderRow } = tools as unknown as {
 const fromMailauth = createRequire(createRequire(import.meta.url).resolve('mailauth/lib/dkim/dkim-verifier.js'));
 const addressparser = fromMailauth('nodemailer/lib/addressparser') as (s: string) => AddressEntry[];
 
-/** More remembered values than this and the memo starts over (a bound, not an LRU). */
-const MAX_PARSED = 1000;
-const parsedAddresses = new Map<string, readonly AddressEntry[]>();
 /**
  * addressparser, remembered per value: a sender's From and envelope sender are the same text on every
  * message (a pure function of it; the results are only read here).
  */
-function parseAddresses(value: string): readonly AddressEntry[] {
-  let parsed = parsedAddresses.get(value);
-  if (!parsed) {
-    if (parsedAddresses.size >= MAX_PARSED) parsedAddresses.clear();
-    parsedAddresses.set(value, (parsed = addressparser(value)));
-  }
-  return parsed;
-}
+const parseAddresses: (value: string) => readonly AddressEntry[] = memoByText(addressparser, 1000);
 
 let notSigned: string | undefined;
 /** The verifier's resinfo for an unsigned message, formatted once (it is the same every time). */

@@ -1,5 +1,6 @@
 // IP range matching for connectors and Enhanced Filtering skip lists (IPv4 and IPv6, CIDR or single).
 import { isIP } from 'node:net';
+import { memoByText } from '../util/text-memo.js';
 
 function toBigInt(ip: string): { v: 4 | 6; n: bigint } | null {
   const kind = isIP(ip);
@@ -45,35 +46,18 @@ interface ParsedRange {
  * profile (bench/README.md, change 26). Parsed values never change; the maps are bounded by clearing.
  */
 const MAX_PARSED = 10_000;
-const parsedIps = new Map<string, { v: 4 | 6; n: bigint } | null>();
-const parsedRanges = new Map<string, ParsedRange | null>();
 
-function ipOf(ip: string): { v: 4 | 6; n: bigint } | null {
-  let a = parsedIps.get(ip);
-  if (a === undefined) {
-    if (parsedIps.size >= MAX_PARSED) parsedIps.clear();
-    a = toBigInt(ip);
-    parsedIps.set(ip, a);
-  }
-  return a;
-}
+const ipOf = memoByText(toBigInt, MAX_PARSED);
 
-function rangeOf(range: string): ParsedRange | null {
-  let r = parsedRanges.get(range);
-  if (r === undefined) {
-    const [base, maskText] = range.split('/');
-    const b = toBigInt(base ?? '');
-    if (b) {
-      const bits = b.v === 4 ? 32 : 128;
-      const mask = maskText === undefined ? bits : Number(maskText);
-      const shift = BigInt(bits - mask); // a malformed mask throws here, as it always did, and is not kept
-      r = { v: b.v, prefix: b.n >> shift, shift };
-    } else r = null;
-    if (parsedRanges.size >= MAX_PARSED) parsedRanges.clear();
-    parsedRanges.set(range, r);
-  }
-  return r;
-}
+const rangeOf = memoByText((range): ParsedRange | null => {
+  const [base, maskText] = range.split('/');
+  const b = toBigInt(base ?? '');
+  if (!b) return null;
+  const bits = b.v === 4 ? 32 : 128;
+  const mask = maskText === undefined ? bits : Number(maskText);
+  const shift = BigInt(bits - mask); // a malformed mask throws here, as it always did, and is not kept
+  return { v: b.v, prefix: b.n >> shift, shift };
+}, MAX_PARSED);
 
 function inRange(a: { v: 4 | 6; n: bigint }, r: ParsedRange | null): boolean {
   return !!r && a.v === r.v && a.n >> r.shift === r.prefix;
