@@ -372,6 +372,17 @@ const queue = z
   })
   .strict();
 
+const inbound = z
+  .object({
+    /**
+     * Serve the roles' SMTP sessions (the protocol, each role's policy and its filters) on a worker
+     * thread, so the event loop that commits the queues and runs delivery does not also answer every
+     * command. One thread per process serves the listeners of all its roles, binding their addresses.
+     */
+    sessionThread: z.boolean().default(true),
+  })
+  .strict();
+
 const dnsSettings = z
   .object({
     /** Resolvers for MX/SPF/verify lookups (`host:port`); empty = system resolvers. */
@@ -418,6 +429,7 @@ export const configSchema = z
     autodiscover: z.object({ target: hostname }).strict().optional(),
     limits: limits.prefault({}),
     queue: queue.prefault({}),
+    inbound: inbound.prefault({}),
     dns: dnsSettings.prefault({}),
     /** Port used to reach SMTP hosts found by MX or given without a port (25 in production). */
     smtpPort: z.number().int().positive().max(65535).default(25),

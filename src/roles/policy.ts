@@ -2,12 +2,12 @@
 // The listener owns the protocol; this owns the decisions and answers with values.
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema.js';
-import type { QueueStore } from '../queue/types.js';
+import type { NewMessage, QueuedMessage, QueueStore } from '../queue/types.js';
 import { acceptRecipient, acceptSender, standingAt, type ClientStanding } from '../routing/acceptance.js';
 import type { ClientFacts } from '../routing/connectors.js';
 import { formatReply, reply } from '../smtp/replies.js';
 import type { Decision, InboundPolicy, SessionInfo } from '../smtp/inbound/types.js';
-import type { TraceStore } from '../trace/types.js';
+import type { TraceEvent, TraceStore } from '../trace/types.js';
 import { ensureMessageId } from './message-id.js';
 import type { FilterStage } from './filtering.js';
 
@@ -15,13 +15,31 @@ export interface PolicyDeps {
   config: Config;
   role: string;
   hostname: string;
-  queue: QueueStore;
-  trace: TraceStore;
+  /** Where accepted mail goes, unless `commit` says otherwise. */
+  queue?: Pick<QueueStore, 'enqueue'>;
+  trace: Pick<TraceStore, 'record'>;
   clock: () => number;
   /** Called after a message is durable, so delivery starts without waiting for the next poll. */
   onQueued?: () => void;
   /** Authentication, spam and malware filtering (absent: none). */
   filter?: FilterStage;
+  /**
+   * Makes an accepted message durable: the default enqueues it, records its RECEIVE events with the
+   * queue id and calls onQueued. A session thread hands the same work to its role's event loop.
+   */
+  commit?: Commit;
+}
+
+/** Enqueue, then record the receipts (queue id filled in), then start delivery: in that order, so a trace never shows a hop's delivery before its receipt. */
+export type Commit = (msg: NewMessage, receipts: TraceEvent[]) => Promise<QueuedMessage>;
+
+export function commitHere(queue: Pick<QueueStore, 'enqueue'>, trace: Pick<TraceStore, 'record'>, onQueued?: () => void): Commit {
+  return async (msg, receipts) => {
+    const q = await queue.enqueue(msg);
+    for (const e of receipts) trace.record({ ...e, queueId: q.queueId });
+    onQueued?.();
+    return q;
+  };
 }
 
 function factsOf(s: SessionInfo): ClientFacts {
@@ -38,6 +56,8 @@ function standing(deps: PolicyDeps, s: SessionInfo): ClientStanding {
 
 export function createRolePolicy(deps: PolicyDeps): InboundPolicy {
   const { config, role, trace, clock } = deps;
+  if (!deps.commit && !deps.queue) throw new Error('a role policy needs a queue or a commit');
+  const commit = deps.commit ?? commitHere(deps.queue!, trace, deps.onQueued);
   const refuse = (s: SessionInfo, type: 'REJECT', sender: string, recipient: string | undefined, name: Parameters<typeof reply>[0], reason: string): Decision => {
     const r = reply(name);
     trace.record({ at: clock(), role, type, messageId: '', sender, recipient, host: s.remoteAddress, connector: connectorName(s), reply: formatReply(r), reason });
@@ -82,18 +102,18 @@ export function createRolePolicy(deps: PolicyDeps): InboundPolicy {
       // its SEND must not sort before this RECEIVE.
       const arrivedAt = clock();
       try {
-        const q = await deps.queue.enqueue({
-          messageId,
-          sender: env.sender,
-          recipients: env.recipients,
-          body,
-          // A released message is routed as the internet mail it was when it was held.
-          meta: { arrivedFrom: st.arrivedFrom === 'self' ? 'internet' : st.arrivedFrom, connector: connectorName(s), clientIp: s.remoteAddress, helo: s.helo, tls: s.secure, standing: st.reason, ...(folder ? { folder } : {}) },
-        });
-        for (const r of env.recipients) {
-          trace.record({ at: arrivedAt, role, type: 'RECEIVE', messageId, queueId: q.queueId, sender: env.sender, recipient: r, connector: connectorName(s), host: `${s.helo} [${s.remoteAddress}]`, reason: `from ${st.arrivedFrom}: ${st.reason}${filterNote ? `; ${filterNote}` : ''}`, data: { size: body.length, tls: s.secure, ...(folder ? { folder } : {}) } });
-        }
-        deps.onQueued?.();
+        const receipts = env.recipients.map((r): TraceEvent => ({ at: arrivedAt, role, type: 'RECEIVE', messageId, sender: env.sender, recipient: r, connector: connectorName(s), host: `${s.helo} [${s.remoteAddress}]`, reason: `from ${st.arrivedFrom}: ${st.reason}${filterNote ? `; ${filterNote}` : ''}`, data: { size: body.length, tls: s.secure, ...(folder ? { folder } : {}) } }));
+        const q = await commit(
+          {
+            messageId,
+            sender: env.sender,
+            recipients: env.recipients,
+            body,
+            // A released message is routed as the internet mail it was when it was held.
+            meta: { arrivedFrom: st.arrivedFrom === 'self' ? 'internet' : st.arrivedFrom, connector: connectorName(s), clientIp: s.remoteAddress, helo: s.helo, tls: s.secure, standing: st.reason, ...(folder ? { folder } : {}) },
+          },
+          receipts,
+        );
         return { kind: 'accept', reply: reply('QUEUED', `Queued mail for delivery as ${q.queueId}`) };
       } catch (err) {
         // Our own trouble is never the sender's fault and never permanent: 451, the client retries.

@@ -6,29 +6,22 @@ import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/load.js';
 import { parseEndpoint } from '../config/schema.js';
-import { createResolver } from '../dns/client.js';
 import type { Resolver } from '../dns/types.js';
 import { DEFAULT_LEASE_MS, startDeliveryWorker, type DeliveryWorker } from '../delivery/worker.js';
 import { openMaildirStore } from '../mailbox/maildir.js';
 import type { MailboxStore } from '../mailbox/types.js';
 import { openSqliteQueue } from '../queue/sqlite-store.js';
 import type { QueueStore } from '../queue/types.js';
-import { createInboundServer } from '../smtp/inbound/server.js';
 import type { InboundServer } from '../smtp/inbound/types.js';
 import { createSmtpSender } from '../smtp/outbound/client.js';
 import { sharedThreadedSender } from '../smtp/outbound/threads/threaded-sender.js';
 import { openThreadedTraceStore } from '../trace/threaded-trace.js';
 import type { TraceStore } from '../trace/types.js';
 import { roleConfig, roleDataDir } from './names.js';
-import { createRolePolicy } from './policy.js';
 import { tlsMaterialFor } from './tls-material.js';
-import { createFilterStage } from './filtering.js';
 import { loadDkimKeys } from './dkim-keys.js';
-import { filterSettingsFor } from '../filter/settings.js';
-import { sharedFilterThreads } from '../filter/threads/pool.js';
-
-/** The roles' DNS answer cache: the filters ask for the same SPF/DMARC records for every message of a sender. */
-const DNS_CACHE_MS = 30_000;
+import { roleFilterThreads, roleResolver } from './role-resolver.js';
+import { createThreadedListener } from './session-thread/listener.js';
 
 export interface RoleOptions {
   resolver?: Resolver;
@@ -77,19 +70,18 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   const clock = opts.clock ?? Date.now;
   const listen = parseEndpoint(r.listen)!;
   const tls = await tlsMaterialFor(config, baseDir, role);
-  const resolver = opts.resolver ?? createResolver({ servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS });
+  const resolver = opts.resolver ?? roleResolver(config);
   const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
   const senderOpts = { logger: opts.logger, maxPerHost: config.queue.connectionsPerHost };
   const sender = config.queue.clientThread ? sharedThreadedSender(senderOpts) : createSmtpSender(senderOpts);
-  // Filters run on worker threads built from the role's DNS settings; a resolver handed in (tests)
-  // cannot cross into a thread, so then they run on the event loop.
-  const filterSettings = filterSettingsFor(config, role);
-  const filterWork = filterSettings.enabled || (role === 'hub' && filterSettings.authenticate);
-  const threads =
-    !opts.resolver && filterWork && filterSettings.threads > 0
-      ? sharedFilterThreads({ threads: filterSettings.threads, dns: { servers: config.dns.servers, timeoutMs: config.dns.timeout, cacheMs: DNS_CACHE_MS } })
-      : undefined;
-  const filter = createFilterStage({ config, baseDir, role, hostname: r.hostname, dataDir, resolver, threads });
+  // Sessions, policy and filters run on the process's session thread, which builds its DNS from the
+  // config. A resolver or clock handed in (tests) cannot cross into a thread: then they run on this
+  // loop, and large messages go to filter threads (DNS from the config too) only without a resolver.
+  const sessionThread = config.inbound.sessionThread && !opts.resolver && !opts.clock;
+  // With the session thread this loop never serves SMTP or filters: it does not load those modules
+  // (smtp-server, mailauth's verifiers, the scanners), ~5 MB of the process's memory.
+  const inLoop = sessionThread ? undefined : await loadInLoopSessions();
+  const filter = inLoop?.createFilterStage({ config, baseDir, role, hostname: r.hostname, dataDir, resolver, threads: opts.resolver ? undefined : roleFilterThreads(config, role) });
   const dkimKeys = loadDkimKeys(config, baseDir, role);
   // Send from the address we listen on, so peers (and the hub's connectors) see who we are.
   const localAddress = isIP(listen.host) && listen.host !== '0.0.0.0' && listen.host !== '::' ? listen.host : undefined;
@@ -115,18 +107,26 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
     dkimKeys,
     });
   };
-  const server = createInboundServer({
-    hostname: r.hostname,
-    host: listen.host,
-    port: listen.port,
-    tls: { key: tls.key, cert: tls.cert, ca: tls.ca },
-    requestClientCert: true,
-    limits: config.limits,
-    greetingDelay: r.greetingDelay,
-    role,
-    logger: opts.logger,
-    policy: createRolePolicy({ config, role, hostname: r.hostname, queue, trace, clock, onQueued: kick, filter }),
-  });
+  const server = inLoop
+    ? inLoop.createInboundServer({
+        hostname: r.hostname,
+        host: listen.host,
+        port: listen.port,
+        tls: { key: tls.key, cert: tls.cert, ca: tls.ca },
+        requestClientCert: true,
+        limits: config.limits,
+        greetingDelay: r.greetingDelay,
+        role,
+        logger: opts.logger,
+        policy: inLoop.createRolePolicy({ config, role, hostname: r.hostname, queue, trace, clock, onQueued: kick, filter }),
+      })
+    : createThreadedListener({
+        listener: { role, hostname: r.hostname, config, baseDir, dataDir, host: listen.host, port: listen.port, tls: { key: tls.key, cert: tls.cert, ca: tls.ca }, greetingDelay: r.greetingDelay, logLevel: opts.logger?.level },
+        queue,
+        trace,
+        onQueued: kick,
+        logger: opts.logger,
+      });
   let address: { host: string; port: number };
   try {
     address = await server.listen();
@@ -134,7 +134,7 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
     await sender.close();
     queue.close();
     trace.close();
-    filter.close();
+    filter?.close();
     throw new Error(`${role}: cannot listen on ${r.listen}: ${(err as Error).message}`);
   }
   if (opts.deliver !== false) startDelivery();
@@ -156,7 +156,17 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
       await sender.close();
       queue.close();
       trace.close();
-      filter.close();
+      filter?.close();
     },
   };
+}
+
+/** What serving sessions on the role's own event loop takes (inbound.sessionThread off, or tests). */
+async function loadInLoopSessions() {
+  const [{ createInboundServer }, { createRolePolicy }, { createFilterStage }] = await Promise.all([
+    import('../smtp/inbound/server.js'),
+    import('./policy.js'),
+    import('./filtering.js'),
+  ]);
+  return { createInboundServer, createRolePolicy, createFilterStage };
 }

@@ -81,12 +81,14 @@ export function createInboundServer(opts: InboundServerOptions): InboundServer {
   const track = (c: MailflowConnection) => {
     open.add(c);
     perIp.add(c.remoteAddress);
+    opts.onConnectionCount?.(open.size);
     let gone = false;
     c.onGone = () => {
       if (gone) return;
       gone = true;
       open.delete(c);
       perIp.remove(c.remoteAddress);
+      opts.onConnectionCount?.(open.size);
       onConnectionGone?.();
     };
   };

@@ -79,6 +79,8 @@ export interface InboundServerOptions {
   resolver?: Resolver;
   /** Clock for the Received header date (tests). */
   now?: () => Date;
+  /** Told the number of open connections whenever it changes (a listener thread shares it with its role). */
+  onConnectionCount?: (open: number) => void;
   /** ms a policy hook may take before the client gets 451 4.3.0 (default 120000; 0 = unbounded). */
   policyTimeout?: number;
 }
