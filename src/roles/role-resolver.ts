@@ -1,5 +1,5 @@
-// The DNS a role's filters and delivery use, built from the config alone, so a listener thread can
-// build the same one as the role's event loop.
+// The DNS a role's filters and delivery use, and its filter threads, built from the config alone, so
+// the session thread builds the same ones as the role's event loop.
 import type { Config } from '../config/schema.js';
 import { createResolver } from '../dns/client.js';
 import type { Resolver } from '../dns/types.js';

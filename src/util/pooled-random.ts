@@ -3,7 +3,7 @@
 // still handed out once.
 import { randomBytes } from 'node:crypto';
 
-/** A source of `n` random bytes at a time; the returned view is only valid until the next call. */
+/** A source of `n` random bytes at a time: a view into the current pool, never handed out twice. */
 export function pooledRandom(): (n: number) => Buffer {
   let pool = Buffer.alloc(0);
   let off = 0;

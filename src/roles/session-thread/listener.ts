@@ -19,7 +19,7 @@ const RESTART_MS = 1000;
  * The thread's young generation, below V8's default: three roles in one process peaked at ~300 MB
  * with the default and ~284 MB with 16 (bench, 3 hops at 20 sessions, 4500 messages).
  */
-const YOUNG_GENERATION_MB = Number(process.env.MF_SESSION_YOUNG_MB ?? 16);
+const YOUNG_GENERATION_MB = 16;
 /** Beyond the sessions' grace: how long a closing listener may take to report before we stop waiting. */
 const CLOSE_SLACK_MS = 5000;
 
