@@ -6,7 +6,10 @@
 // inode, so our own descriptor flushes the frames SQLite wrote. What else can touch the WAL in
 // between is covered by SQLite itself under NORMAL: a checkpoint syncs the WAL before copying and the
 // database before the WAL may restart, and a restarted WAL header is synced before frames follow it.
-import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync, constants } from 'node:fs';
+// `inline`: the fdatasync is called on this thread instead. That is for an event loop that serves no
+// SMTP session (the session thread serves them): there the pool's two wake-ups cost more than the wait
+// (bench/README.md, change 30), and commits that arrive meanwhile form the next group.
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 
 const CHECK_MS = 1000;
@@ -19,7 +22,10 @@ export class WalSync {
   private closing = false;
   private checkedAt = 0;
 
-  constructor(private readonly walPath: string) {}
+  constructor(
+    private readonly walPath: string,
+    private readonly inline = false,
+  ) {}
 
   /** Resolves once everything written to the WAL so far is on stable storage. */
   sync(): Promise<void> {
@@ -28,6 +34,14 @@ export class WalSync {
       fd = this.current();
     } catch (err) {
       return Promise.reject(err);
+    }
+    if (this.inline) {
+      try {
+        fdatasyncSync(fd);
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     this.inFlight++;
     return new Promise((resolve, reject) =>

@@ -51,13 +51,14 @@ export interface RunningRole {
   stop(graceMs?: number): Promise<void>;
 }
 
-export function roleStores(loaded: LoadedConfig, role: string, clock: () => number = Date.now) {
+/** `syncInline`: the queue's fdatasync runs on this loop (no SMTP sessions here: see wal-sync.ts). */
+export function roleStores(loaded: LoadedConfig, role: string, clock: () => number = Date.now, syncInline = false) {
   const dataDir = roleDataDir(loaded.config, loaded.baseDir, role);
   mkdirSync(dataDir, { recursive: true });
   return {
     dataDir,
     // Fresh mail goes from the commit straight to this process's workers (see HANDOFF in sqlite-store.ts).
-    queue: openSqliteQueue({ dir: join(dataDir, 'queue'), clock, handoff: { leaseMs: DEFAULT_LEASE_MS } }),
+    queue: openSqliteQueue({ dir: join(dataDir, 'queue'), clock, handoff: { leaseMs: DEFAULT_LEASE_MS }, syncInline }),
     // inserted by the process's trace writer thread, off the event loop that serves SMTP
     trace: openThreadedTraceStore(join(dataDir, 'trace.db')),
     mailboxes: openMaildirStore(join(dataDir, 'mailboxes')),
@@ -71,13 +72,14 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   const listen = parseEndpoint(r.listen)!;
   const tls = await tlsMaterialFor(config, baseDir, role);
   const resolver = opts.resolver ?? roleResolver(config);
-  const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock);
-  const senderOpts = { logger: opts.logger, maxPerHost: config.queue.connectionsPerHost };
-  const sender = config.queue.clientThread ? sharedThreadedSender(senderOpts) : createSmtpSender(senderOpts);
   // Sessions, policy and filters run on the process's session thread, which builds its DNS from the
   // config. A resolver or clock handed in (tests) cannot cross into a thread: then they run on this
   // loop, and large messages go to filter threads (DNS from the config too) only without a resolver.
   const sessionThread = config.inbound.sessionThread && !opts.resolver && !opts.clock;
+  // With no session on this loop, it may wait for the queue's fdatasync itself.
+  const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock, sessionThread);
+  const senderOpts = { logger: opts.logger, maxPerHost: config.queue.connectionsPerHost };
+  const sender = config.queue.clientThread ? sharedThreadedSender(senderOpts) : createSmtpSender(senderOpts);
   // With the session thread this loop never serves SMTP or filters: it does not load those modules
   // (smtp-server, mailauth's verifiers, the scanners), ~5 MB of the process's memory.
   const inLoop = sessionThread ? undefined : await loadInLoopSessions();

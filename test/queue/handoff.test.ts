@@ -60,6 +60,27 @@ test('outcomes waiting to commit go while the next enqueue waits for its WAL syn
   assert.equal(status(), 'delivered', 'committed by the time the enqueue was durable');
 });
 
+test('with syncInline the enqueue is committed when it resolves, and waiting outcomes go on their timer', async (t) => {
+  const dir = tempDir(t);
+  const clock = fakeClock();
+  const store = openSqliteQueue({ dir, clock: clock.now, handoff: { leaseMs: LEASE }, syncInline: true });
+  t.after(() => store.close());
+  const other = openSqliteQueue({ dir });
+  t.after(() => other.close());
+  const q = await store.enqueue(message(1));
+  assert.deepEqual(other.list({ queueId: q.queueId }).map((r) => r.status), ['queued'], 'committed before the enqueue resolved');
+  const [job] = store.claimDue(clock.now(), 10, LEASE);
+  store.markDelivered(job!.row.id, reply('OK'), clock.now());
+  const status = () => other.list().find((r) => r.id === job!.row.id)?.status;
+  // The sync blocks this loop, so there is no slot beside it: the outcome waits for its timer.
+  const started = Date.now();
+  await store.enqueue(message(2));
+  if (Date.now() - started < 20) assert.equal(status(), 'queued', 'not committed with the enqueue');
+  else t.diagnostic('the enqueue took 20 ms or more: the outcome timer may have committed first');
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(status(), 'delivered', 'committed by its timer');
+});
+
 test('a deferred handed-off row goes to the SQL path with its retry time', async (t) => {
   const dir = tempDir(t);
   const clock = fakeClock();
