@@ -49,10 +49,11 @@ export interface SqliteQueueOptions {
    */
   handoff?: HandoffOptions;
   /**
-   * fdatasync the WAL on the calling thread rather than on libuv's pool (wal-sync.ts): for a loop
-   * that serves no SMTP sessions. Waiting outcomes then commit on their timer, not in the sync's slot.
+   * Asked per batch: fdatasync the WAL on the calling thread rather than on libuv's pool (wal-sync.ts).
+   * For a loop that serves no SMTP sessions, while few are open. Waiting outcomes then commit on
+   * their timer, not in the sync's slot.
    */
-  syncInline?: boolean;
+  syncInline?: () => boolean;
 }
 
 export interface HandoffOptions {
@@ -73,7 +74,7 @@ export interface HandoffOptions {
 // whatever had no outcome yet (at least once); an outcome that did not reach the database is a second
 // attempt, never a loss; a handed-off job whose lease is near its end is left to the SQL path.
 // Outcomes of handed-off rows commit while the next enqueue's WAL sync runs on the thread pool, or
-// OUTCOME_FLUSH_MS after the first of them if no enqueue comes (always so with syncInline). Committed at the end of each turn, as
+// OUTCOME_FLUSH_MS after the first of them if no enqueue comes (always so after an inline sync). Committed at the end of each turn, as
 // before, they ran between a reply and the client's next command at one session (bench/README.md,
 // change 20). A crash loses at most the outcomes of that long: those messages are delivered once more
 // (at least once, as before).
@@ -149,7 +150,7 @@ class SqliteQueue implements SqliteQueueStore {
   private closed = false;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly wal: WalSync;
-  private readonly syncInline: boolean;
+  private readonly syncInline: (() => boolean) | null;
   /** The connection's current synchronous mode, so switching costs a pragma only when it changes. */
   private syncMode: 'FULL' | 'NORMAL' = 'FULL';
   private readonly handoff: Required<HandoffOptions> | null;
@@ -208,8 +209,8 @@ class SqliteQueue implements SqliteQueueStore {
       opts.handoff && this.owner
         ? { leaseMs: opts.handoff.leaseMs, maxMessages: opts.handoff.maxMessages ?? 2000, maxBytes: opts.handoff.maxBytes ?? 32 * 1024 * 1024 }
         : null;
-    this.wal = new WalSync(join(opts.dir, 'queue.db-wal'), opts.syncInline);
-    this.syncInline = opts.syncInline ?? false;
+    this.wal = new WalSync(join(opts.dir, 'queue.db-wal'));
+    this.syncInline = opts.syncInline ?? null;
     this.committer = createGroupCommitter((batch) => this.commitBatch(batch), opts.maxBatch ?? 1000);
   }
 
@@ -251,10 +252,11 @@ class SqliteQueue implements SqliteQueueStore {
       this.insertBatch(batch);
       // Durable before anyone is answered. (Should the sync fail, the rows stay: the clients get a 451
       // and resend, so the worst case is a duplicate, never a loss.)
-      const synced = this.wal.sync();
+      const inline = this.syncInline?.() ?? false;
+      const synced = this.wal.sync(inline);
       // The sync runs on the thread pool and this loop waits for it: the slot for the outcomes waiting
       // to commit (see OUTCOME_FLUSH_MS). In a microtask, so that an error there is not this batch's.
-      if (this.pendingOutcomes.length > 0 && !this.syncInline) queueMicrotask(() => this.flushOutcomes());
+      if (this.pendingOutcomes.length > 0 && !inline) queueMicrotask(() => this.flushOutcomes());
       await synced;
     } catch (err) {
       this.counters.failedBatches++;

@@ -6,9 +6,9 @@
 // inode, so our own descriptor flushes the frames SQLite wrote. What else can touch the WAL in
 // between is covered by SQLite itself under NORMAL: a checkpoint syncs the WAL before copying and the
 // database before the WAL may restart, and a restarted WAL header is synced before frames follow it.
-// `inline`: the fdatasync is called on this thread instead. That is for an event loop that serves no
-// SMTP session (the session thread serves them): there the pool's two wake-ups cost more than the wait
-// (bench/README.md, change 30), and commits that arrive meanwhile form the next group.
+// `sync(true)` calls fdatasync on this thread instead: for an event loop that serves no SMTP session
+// (the session thread serves them) while few sessions are open, when the pool's two wake-ups cost more
+// than the wait (bench/README.md, change 30).
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -22,20 +22,17 @@ export class WalSync {
   private closing = false;
   private checkedAt = 0;
 
-  constructor(
-    private readonly walPath: string,
-    private readonly inline = false,
-  ) {}
+  constructor(private readonly walPath: string) {}
 
   /** Resolves once everything written to the WAL so far is on stable storage. */
-  sync(): Promise<void> {
+  sync(inline = false): Promise<void> {
     let fd: number;
     try {
       fd = this.current();
     } catch (err) {
       return Promise.reject(err);
     }
-    if (this.inline) {
+    if (inline) {
       try {
         fdatasyncSync(fd);
         return Promise.resolve();

@@ -21,7 +21,7 @@ import { roleConfig, roleDataDir } from './names.js';
 import { tlsMaterialFor } from './tls-material.js';
 import { loadDkimKeys } from './dkim-keys.js';
 import { roleFilterThreads, roleResolver } from './role-resolver.js';
-import { createThreadedListener } from './session-thread/listener.js';
+import { createThreadedListener, openSessions } from './session-thread/listener.js';
 
 export interface RoleOptions {
   resolver?: Resolver;
@@ -51,8 +51,17 @@ export interface RunningRole {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** `syncInline`: the queue's fdatasync runs on this loop (no SMTP sessions here: see wal-sync.ts). */
-export function roleStores(loaded: LoadedConfig, role: string, clock: () => number = Date.now, syncInline = false) {
+/**
+ * While at most this many SMTP sessions are open on the session thread, a queue commit fdatasyncs on
+ * the event loop, which serves none of them: for a lone session the thread pool's two wake-ups were
+ * most of the sync. With more, syncs go to the pool: under load one took 3-6 ms, and there the
+ * roles' syncs overlap while this loop goes on committing (bench/README.md, change 30).
+ */
+const INLINE_SYNC_MAX_SESSIONS = 2;
+const fewSessionsOpen = () => openSessions() <= INLINE_SYNC_MAX_SESSIONS;
+
+/** `syncInline`: asked per batch whether the queue's fdatasync runs on this loop (see wal-sync.ts). */
+export function roleStores(loaded: LoadedConfig, role: string, clock: () => number = Date.now, syncInline?: () => boolean) {
   const dataDir = roleDataDir(loaded.config, loaded.baseDir, role);
   mkdirSync(dataDir, { recursive: true });
   return {
@@ -76,8 +85,8 @@ export async function startRole(loaded: LoadedConfig, role: string, opts: RoleOp
   // config. A resolver or clock handed in (tests) cannot cross into a thread: then they run on this
   // loop, and large messages go to filter threads (DNS from the config too) only without a resolver.
   const sessionThread = config.inbound.sessionThread && !opts.resolver && !opts.clock;
-  // With no session on this loop, it may wait for the queue's fdatasync itself.
-  const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock, sessionThread);
+  // With no session on this loop, it may wait for the queue's fdatasync itself while few are open.
+  const { dataDir, queue, trace, mailboxes } = roleStores(loaded, role, clock, sessionThread ? fewSessionsOpen : undefined);
   const senderOpts = { logger: opts.logger, maxPerHost: config.queue.connectionsPerHost };
   const sender = config.queue.clientThread ? sharedThreadedSender(senderOpts) : createSmtpSender(senderOpts);
   // With the session thread this loop never serves SMTP or filters: it does not load those modules

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
 import { startRole } from '../../src/roles/role.js';
-import { sessionThreadWorker } from '../../src/roles/session-thread/listener.js';
+import { openSessions, sessionThreadWorker } from '../../src/roles/session-thread/listener.js';
 import { RawSession } from '../helpers/smtp.js';
 import { reached, startTopology, type Topology } from '../helpers/topology.js';
 
@@ -70,6 +70,9 @@ test("connections() on the role's side counts the thread's open sessions", async
   await a.read();
   await b.read();
   assert.equal(gw.server.connections(), 2);
+  // openSessions() (which decides where the queues fdatasync) counts every role's sessions together.
+  const all = () => [...t.roles.values()].reduce((n, r) => n + r.server.connections(), 0);
+  assert.ok(await until(() => openSessions() === all() && openSessions() >= 2), `openSessions() ${openSessions()}, the roles' sum ${all()}`);
   a.close();
   b.close();
   assert.ok(await until(() => gw.server.connections() === 0), 'back to 0 once both left');

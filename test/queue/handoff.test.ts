@@ -63,7 +63,7 @@ test('outcomes waiting to commit go while the next enqueue waits for its WAL syn
 test('with syncInline the enqueue is committed when it resolves, and waiting outcomes go on their timer', async (t) => {
   const dir = tempDir(t);
   const clock = fakeClock();
-  const store = openSqliteQueue({ dir, clock: clock.now, handoff: { leaseMs: LEASE }, syncInline: true });
+  const store = openSqliteQueue({ dir, clock: clock.now, handoff: { leaseMs: LEASE }, syncInline: () => true });
   t.after(() => store.close());
   const other = openSqliteQueue({ dir });
   t.after(() => other.close());

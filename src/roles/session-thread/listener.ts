@@ -37,6 +37,8 @@ interface Listener {
   opts: SessionListenerOptions;
   commit: Commit;
   data: ListenerData;
+  /** The thread's count of this listener's open sessions (shared memory). */
+  count: Int32Array;
   log: Logger | undefined;
   /** Set once bound: a restarted thread binds the same address (port 0 resolved). */
   bound: { host: string; port: number } | null;
@@ -155,7 +157,7 @@ class SessionThread {
   private onExit(worker: Worker, code: number) {
     if (worker !== this.worker) return;
     for (const l of this.listeners.values()) {
-      Atomics.store(new Int32Array(l.data.connections), 0, 0);
+      Atomics.store(l.count, 0, 0);
       l.closed?.();
       if (l.listening) {
         this.listeners.delete(l.lid);
@@ -184,6 +186,13 @@ class SessionThread {
     void this.worker.terminate();
   }
 
+  /** Sessions open on every listener of this thread. */
+  sessions(): number {
+    let n = 0;
+    for (const l of this.listeners.values()) n += Atomics.load(l.count, 0);
+    return n;
+  }
+
   /** For tests: the running thread. */
   get current(): Worker {
     return this.worker;
@@ -192,6 +201,11 @@ class SessionThread {
 
 let thread: SessionThread | null = null;
 let nextLid = 1;
+
+/** SMTP sessions open on the process's session thread, all its roles together. */
+export function openSessions(): number {
+  return thread?.sessions() ?? 0;
+}
 
 /** The process's session thread, if one runs (tests, diagnostics). */
 export function sessionThreadWorker(): Worker | null {
@@ -205,6 +219,7 @@ export function createThreadedListener(opts: SessionListenerOptions): InboundSer
     opts,
     commit: commitHere(opts.queue, opts.trace, opts.onQueued),
     data: { ...opts.listener, connections: connections.buffer as SharedArrayBuffer },
+    count: connections,
     log: opts.logger?.child({ role: opts.listener.role, component: 'session-thread' }),
     bound: null,
     listening: null,
