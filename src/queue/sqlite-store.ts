@@ -76,8 +76,8 @@ export interface HandoffOptions {
 // Outcomes of handed-off rows commit while the next enqueue's WAL sync runs on the thread pool, or
 // OUTCOME_FLUSH_MS after the first of them if no enqueue comes or the sync ran inline (syncInline).
 // Committed at the end of each turn, as before, they ran between a reply and the client's next
-// command at one session (bench/README.md, change 20). A crash loses at most the outcomes of that long: those messages are delivered once more
-// (at least once, as before).
+// command at one session (bench/README.md, change 20). A crash loses at most the outcomes of that
+// long: those messages are delivered once more (at least once, as before).
 const OUTCOME_FLUSH_MS = 20;
 
 interface HandoffEntry {
