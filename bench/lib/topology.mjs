@@ -98,7 +98,7 @@ limits:
   maxConnectionsPerIp: 100
 queue:
   concurrency: ${concurrency}${process.env.MF_CLIENT_THREAD === '0' ? '\n  clientThread: false' : ''}
-${process.env.MF_SESSION_THREAD === '0' ? '# MF_SESSION_THREAD=0: sessions on the event loop (experiments)\ninbound:\n  sessionThread: false\n' : ''}# Filtering (SPF/DKIM/DMARC at the gateway and the hub) stays on, as deployed: its lookups go to the
+${process.env.MF_SESSION_THREAD === '0' ? '# MF_SESSION_THREAD=0: sessions on the event loop (experiments)\ninbound:\n  sessionThread: false\n' : process.env.MF_THREAD_COMMIT === '0' ? '# MF_THREAD_COMMIT=0: the event loop commits every message (experiments)\ninbound:\n  threadCommit: false\n' : ''}# Filtering (SPF/DKIM/DMARC at the gateway and the hub) stays on, as deployed: its lookups go to the
 # bench's loopback DNS server, never to the system resolver.
 dns:
   servers: ['${ADDR.dns}:${DNS_PORT}']

@@ -380,6 +380,12 @@ const inbound = z
      * command. One thread per process serves the listeners of all its roles, binding their addresses.
      */
     sessionThread: z.boolean().default(true),
+    /**
+     * With the session thread: while few sessions are open, the thread commits a fresh message to
+     * the role's queue itself (its own connection to the queue database) instead of posting it to the
+     * event loop, which then adopts it for delivery. Saves a lone session's dot two thread crossings.
+     */
+    threadCommit: z.boolean().default(true),
   })
   .strict();
 

@@ -14,6 +14,8 @@ import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { createQueueIdSource, QUEUE_ID_RE, type IdSource } from './ids.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { WalSync } from './wal-sync.js';
+import { prepareInserts, type MessageInserts } from './insert.js';
+import type { QueueWriterInfo, WrittenMessage } from './thread-writer.js';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.js';
 import { filterSql, limitValue } from './queue-filter.js';
 import { currentEpoch, FINAL_SQL, JOINED_COLUMNS, migrate, nextEpoch, replyJson, toQueuedMessage, toRecipientRow, type JoinedRow } from './sqlite-schema.js';
@@ -118,6 +120,13 @@ export interface SqliteQueueStore extends QueueStore {
   stats(): QueueStats;
   /** Resolves once every enqueue submitted so far has settled. */
   flush(): Promise<void>;
+  /**
+   * What a writer on another thread of this process needs to commit fresh mail here itself
+   * (thread-writer.ts); null unless this store owns the queue and hands fresh mail off.
+   */
+  writerInfo(): QueueWriterInfo | null;
+  /** A message such a writer committed (durable, its rows leased to this epoch): deliver it from memory. */
+  adopt(c: WrittenMessage, body: Buffer): void;
 }
 
 interface Prepared {
@@ -149,6 +158,7 @@ class SqliteQueue implements SqliteQueueStore {
   private readonly counters = { enqueued: 0, commits: 0, fileFsyncs: 0, dirFsyncs: 0, failedBatches: 0 };
   private closed = false;
   private readonly statements = new Map<string, Database.Statement>();
+  private inserts: MessageInserts | null = null;
   private readonly wal: WalSync;
   private readonly syncInline: (() => boolean) | null;
   /** The connection's current synchronous mode, so switching costs a pragma only when it changes. */
@@ -273,41 +283,55 @@ class SqliteQueue implements SqliteQueueStore {
   }
 
   private insertBatch(batch: Prepared[]): void {
-    const insMsg = this.sql(
-      `INSERT INTO messages(queue_id, message_id, sender, size, queued_at, meta, body_where) VALUES (?,?,?,?,?,?,?)`,
-    );
-    const insBody = this.sql(`INSERT INTO bodies(queue_id, data) VALUES (?, ?)`);
-    const insRcpt = this.sql(
-      `INSERT INTO recipients(queue_id, recipient, status, attempts, next_attempt_at) VALUES (?, ?, 'queued', 0, ?)`,
-    );
-    const insLeased = this.sql(
-      `INSERT INTO recipients(queue_id, recipient, status, attempts, next_attempt_at, lease_until, lease_epoch) VALUES (?, ?, 'queued', 0, ?, ?, ?)`,
-    );
+    const ins = (this.inserts ??= prepareInserts(this.db));
     // Written, not yet synced: commitBatch fdatasyncs the WAL off the event loop before answering.
     this.setSync('NORMAL');
     let visible = false;
     this.db.transaction(() => {
       for (const p of batch) {
         const { msg, queued: q, metaJson, inline } = p;
-        insMsg.run(q.queueId, q.messageId, q.sender, q.size, q.queuedAt, metaJson, inline ? 'inline' : 'file');
-        if (inline) insBody.run(q.queueId, msg.body);
+        ins.message(q, metaJson, inline, msg.body);
         if (inline && this.hasRoom(msg.body.length)) {
           const until = q.queuedAt + this.handoff!.leaseMs;
           const meta = JSON.parse(metaJson) as Record<string, unknown>;
-          p.handoff = msg.recipients.map((rcpt) => {
-            const id = Number(insLeased.run(q.queueId, rcpt, q.queuedAt, until, this.epoch).lastInsertRowid);
-            const row: RecipientRow = { id, queueId: q.queueId, recipient: rcpt, status: 'queued', attempts: 0, nextAttemptAt: q.queuedAt, lastReply: null, leaseUntil: until };
-            return { row, message: { ...q, meta } };
-          });
-          this.hot.set(q.queueId, { body: msg.body, open: p.handoff.length, rows: p.handoff.length, finals: 0 });
-          this.hotBytes += msg.body.length;
+          const rows = msg.recipients.map((rcpt) => ({ id: ins.leased(q.queueId, rcpt, q.queuedAt, until, this.epoch), recipient: rcpt }));
+          p.handoff = this.keepHot({ ...q, meta }, rows, until, msg.body);
         } else {
           visible = true;
-          for (const rcpt of msg.recipients) insRcpt.run(q.queueId, rcpt, q.queuedAt);
+          for (const rcpt of msg.recipients) ins.free(q.queueId, rcpt, q.queuedAt);
         }
       }
-    })();
+    }).immediate();
     if (visible) this.sqlDue = null;
+  }
+
+  /** A fresh message's leased rows and its body, kept for the worker (see HANDOFF): the jobs to hand out. */
+  private keepHot(message: QueuedMessage, rows: { id: number; recipient: string }[], until: number, body: Buffer): Job[] {
+    const jobs = rows.map(({ id, recipient }): Job => ({
+      row: { id, queueId: message.queueId, recipient, status: 'queued', attempts: 0, nextAttemptAt: message.queuedAt, lastReply: null, leaseUntil: until },
+      message,
+    }));
+    this.hot.set(message.queueId, { body, open: jobs.length, rows: jobs.length, finals: 0 });
+    this.hotBytes += body.length;
+    return jobs;
+  }
+
+  writerInfo(): QueueWriterInfo | null {
+    if (!this.handoff || this.closed) return null;
+    return { dir: this.dir, epoch: this.epoch, leaseMs: this.handoff.leaseMs, inlineBodyMaxBytes: this.inlineMax };
+  }
+
+  adopt(c: WrittenMessage, body: Buffer): void {
+    if (this.closed) return; // the rows stay leased to this epoch: the next open's SQL path has them
+    this.counters.enqueued++;
+    if (this.hasRoom(body.length)) {
+      for (const j of this.keepHot(c.queued, c.rows, c.leaseUntil, body)) this.fresh.push(j);
+      return;
+    }
+    // No room to keep it in memory: free its rows for the SQL path now, not when the lease runs out.
+    this.setSync('NORMAL');
+    this.sql(`UPDATE recipients SET lease_until = 0 WHERE queue_id = ? AND lease_epoch = ? AND status = 'queued'`).run(c.queued.queueId, this.epoch);
+    this.sqlDue = null;
   }
 
   private hasRoom(bytes: number): boolean {
@@ -471,7 +495,7 @@ class SqliteQueue implements SqliteQueueStore {
           gone.run(queueId);
         } else this.releaseIfDone(queueId);
       }
-    })();
+    }).immediate();
     for (const o of batch) this.forgetHandoff(o.queueId);
     // Nothing of ours in flight any more: the cached answer (maybe one of those leases) is stale.
     if (deferred || (this.handedOut.size === 0 && this.freshHead >= this.fresh.length)) this.sqlDue = null;
@@ -521,7 +545,9 @@ class SqliteQueue implements SqliteQueueStore {
    */
   private outcome(durable: boolean, fn: () => void): void {
     this.setSync(durable ? 'FULL' : 'NORMAL');
-    this.db.transaction(fn)();
+    // IMMEDIATE everywhere this connection writes: the session thread's writer shares the database, and
+    // a read that upgrades to a write after its commit would fail (SQLITE_BUSY_SNAPSHOT), not wait.
+    this.db.transaction(fn).immediate();
   }
 
   /** Every write says how durable its COMMIT must be (FULL: fsynced before COMMIT returns). */
@@ -596,7 +622,7 @@ class SqliteQueue implements SqliteQueueStore {
         }
       }
       return rows.length;
-    })();
+    }).immediate();
     for (const queueId of unlink) this.spool.remove(queueId);
     return count;
   }

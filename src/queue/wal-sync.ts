@@ -14,6 +14,14 @@ import { dirname } from 'node:path';
 
 const CHECK_MS = 1000;
 
+/**
+ * While at most this many SMTP sessions are open on the session thread, a queue commit fdatasyncs on
+ * the thread that commits it: for a lone session the thread pool's two wake-ups were most of the sync.
+ * With more, syncs go to the pool: under load one took 3-6 ms, and there syncs overlap while the
+ * committing loop goes on (bench/README.md, change 30).
+ */
+export const INLINE_SYNC_MAX_SESSIONS = 2;
+
 export class WalSync {
   private fd: number | null = null;
   private ino = -1;

@@ -11,6 +11,7 @@ import { DEFAULT_LEASE_MS, startDeliveryWorker, type DeliveryWorker } from '../d
 import { openMaildirStore } from '../mailbox/maildir.js';
 import type { MailboxStore } from '../mailbox/types.js';
 import { openSqliteQueue } from '../queue/sqlite-store.js';
+import { INLINE_SYNC_MAX_SESSIONS } from '../queue/wal-sync.js';
 import type { QueueStore } from '../queue/types.js';
 import type { InboundServer } from '../smtp/inbound/types.js';
 import { createSmtpSender } from '../smtp/outbound/client.js';
@@ -51,13 +52,7 @@ export interface RunningRole {
   stop(graceMs?: number): Promise<void>;
 }
 
-/**
- * While at most this many SMTP sessions are open on the session thread, a queue commit fdatasyncs on
- * the event loop, which serves none of them: for a lone session the thread pool's two wake-ups were
- * most of the sync. With more, syncs go to the pool: under load one took 3-6 ms, and there the
- * roles' syncs overlap while this loop goes on committing (bench/README.md, change 30).
- */
-const INLINE_SYNC_MAX_SESSIONS = 2;
+// While few sessions are open, a commit on this loop fdatasyncs here (wal-sync.ts): this loop serves none.
 const fewSessionsOpen = () => openSessions() <= INLINE_SYNC_MAX_SESSIONS;
 
 /** `syncInline`: asked per batch whether the queue's fdatasync runs on this loop (see wal-sync.ts). */

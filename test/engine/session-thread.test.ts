@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { join } from 'node:path';
+import type { SqliteQueueStore } from '../../src/queue/sqlite-store.js';
 import { startRole } from '../../src/roles/role.js';
 import { openSessions, sessionThreadWorker } from '../../src/roles/session-thread/listener.js';
 import { RawSession } from '../helpers/smtp.js';
@@ -59,6 +60,22 @@ test('sessions run on the session thread; the 250 names a queue id the role has 
   const rec = ev.find((e) => e.role === 'gateway' && e.type === 'RECEIVE')!;
   assert.equal(rec.queueId, m[1]);
   assert.match(rec.reason ?? '', /from internet/);
+});
+
+test('a lone session\'s message is committed by the session thread itself; the role adopts and delivers it', async () => {
+  const gw = t.roles.get('gateway')!;
+  const q = gw.queue as SqliteQueueStore;
+  assert.ok(await until(() => openSessions() <= 2), 'few sessions open');
+  const before = q.stats();
+  const dot = await sendRaw('st6@test');
+  const m = /^250 2\.6\.0 Queued mail for delivery as (\S+)/.exec(dot);
+  assert.ok(m, dot);
+  // Counted by the role's queue, with no group commit of its own: the thread's writer committed it.
+  assert.ok(await until(() => q.stats().enqueued === before.enqueued + 1), 'adopted by the role');
+  assert.equal(q.stats().commits, before.commits);
+  const ev = await t.waitFor({ messageId: 'st6@test' }, reached(['gateway:RECEIVE', 'gateway:SEND', 'hub:DELIVER']));
+  assert.equal(ev.find((e) => e.role === 'gateway' && e.type === 'RECEIVE')!.queueId, m[1]);
+  assert.ok(await until(() => q.list({ queueId: m[1] }).every((r) => r.status === 'delivered')), 'its row is marked delivered');
 });
 
 test("connections() on the role's side counts the thread's open sessions", async () => {

@@ -1,12 +1,15 @@
 // A role's inbound listener served by the process's session thread (thread-main.ts), shared by the
 // roles `start` runs together (each thread is a V8 isolate with its own copy of the SMTP and filter
 // modules: one, not one per role). The thread binds each role's address and runs its sessions,
-// policy and filters; this side, on the roles' event loop, commits the messages the thread posts to
-// the role's queue, records its trace events and answers with the queue ids, and the session hears
-// 250 only then. Should the thread die, its sessions drop (none was answered 250 for a message not
-// yet committed here) and a new thread binds the same addresses a second later.
+// policy and filters, and commits fresh mail to the role's queue itself when the queue lets it
+// (queue/thread-writer.ts); this side, on the roles' event loop, adopts what the thread committed
+// for delivery, records its trace events, and commits the rest (large bodies) to the queue, answering
+// with the queue ids. A session hears 250 only once its message is durable. Should the thread die,
+// its sessions drop (none was answered 250 for a message not yet committed) and a new thread binds
+// the same addresses a second later.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import type { SqliteQueueStore } from '../../queue/sqlite-store.js';
 import type { QueueStore } from '../../queue/types.js';
 import type { InboundServer } from '../../smtp/inbound/types.js';
 import type { TraceStore } from '../../trace/types.js';
@@ -24,8 +27,9 @@ const YOUNG_GENERATION_MB = 16;
 const CLOSE_SLACK_MS = 5000;
 
 export interface SessionListenerOptions {
-  listener: Omit<ListenerData, 'connections'>;
-  queue: Pick<QueueStore, 'enqueue'>;
+  listener: Omit<ListenerData, 'connections' | 'queue'>;
+  /** With `writerInfo` and `adopt`, the thread commits fresh mail itself and this side adopts it. */
+  queue: Pick<QueueStore, 'enqueue'> & Partial<Pick<SqliteQueueStore, 'writerInfo' | 'adopt'>>;
   trace: Pick<TraceStore, 'record'>;
   /** Called after each message is committed (starts its delivery). */
   onQueued?: () => void;
@@ -139,6 +143,16 @@ class SessionThread {
         return this.listeners.get(m.lid)?.closed?.();
       case 'batch':
         for (const t of m.traces) this.listeners.get(t.lid)?.opts.trace.record(t.event);
+        // Durable already (and answered 250), from this thread or one that died since: receipts first,
+        // then delivery (see Commit in policy.ts). A listener gone meanwhile leaves its rows leased to
+        // the queue's epoch: the SQL path delivers them when the lease ends, or the next start does.
+        for (const { lid, message, body, receipts } of m.written) {
+          const l = this.listeners.get(lid);
+          if (!l?.opts.queue.adopt) continue;
+          for (const e of receipts) l.opts.trace.record(e);
+          l.opts.queue.adopt(message, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+          l.opts.onQueued?.();
+        }
         for (const { id, lid, input, receipts } of m.enqueues) {
           const l = this.listeners.get(lid);
           if (!l) {
@@ -199,6 +213,12 @@ class SessionThread {
   }
 }
 
+/** The queue's terms for the thread to commit to it (none: the thread posts every message here). */
+function threadWriterInfo(queue: SessionListenerOptions['queue']): ListenerData['queue'] {
+  if (!queue.adopt) return undefined;
+  return queue.writerInfo?.() ?? undefined;
+}
+
 let thread: SessionThread | null = null;
 let nextLid = 1;
 
@@ -218,7 +238,11 @@ export function createThreadedListener(opts: SessionListenerOptions): InboundSer
     lid: nextLid++,
     opts,
     commit: commitHere(opts.queue, opts.trace, opts.onQueued),
-    data: { ...opts.listener, connections: connections.buffer as SharedArrayBuffer },
+    data: {
+      ...opts.listener,
+      connections: connections.buffer as SharedArrayBuffer,
+      queue: opts.listener.config.inbound.threadCommit ? threadWriterInfo(opts.queue) : undefined,
+    },
     count: connections,
     log: opts.logger?.child({ role: opts.listener.role, component: 'session-thread' }),
     bound: null,
