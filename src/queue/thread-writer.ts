@@ -86,6 +86,8 @@ class ThreadQueueWriter implements QueueWriter {
       if (this.db.pragma('journal_mode', { simple: true }) !== 'wal') throw new Error('queue database is not in WAL mode');
       this.db.pragma('synchronous = NORMAL');
       this.db.pragma('wal_autocheckpoint = 0');
+      // Its page cache is dropped whenever the owner writes (SQLite sees the WAL changed): keep it small.
+      this.db.pragma('cache_size = -512');
       this.inserts = prepareInserts(this.db);
     } catch (err) {
       this.db.close();
