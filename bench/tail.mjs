@@ -4,13 +4,14 @@
 // sessions), then the 300-message latency pass with our client, and prints p50/p99, the slowest
 // dots with the time (ms into the pass) their final dot was sent, and V8's collections in the pass
 // (`--trace-gc`). FILTERS=off runs without the filters; SESSIONS (20) and N_LAT (300) as in run.mjs;
-// SCENARIO=hop3 runs the three chained roles instead of one (the dot timed is the gateway's);
+// SCENARIO=hop3 runs the three chained roles instead of one (the dot timed is the gateway's), and
+// SCENARIO=maildir the three roles delivering to a Maildir on the last;
 // MF_NODE_ARGS adds V8/Node flags to mailflow's process (e.g. "--max-semi-space-size=32").
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePostfix } from './lib/postfix.mjs';
 import { startMailflow } from './lib/mailflow.mjs';
-import { startSink, waitCount } from './lib/sink.mjs';
+import { maildirCounter, startSink, waitCount } from './lib/sink.mjs';
 import { percentile, sendMessages, smtpSource } from './lib/smtp-client.mjs';
 import { ADDR, PORT, SENDER, recipientFor } from './lib/topology.mjs';
 import { killAllTracked } from './lib/proc.mjs';
@@ -18,7 +19,7 @@ import { startBenchDns } from './lib/dns.mjs';
 
 const filtering = process.env.FILTERS !== 'off';
 const scenario = process.env.SCENARIO ?? 'hop1';
-if (scenario !== 'hop1' && scenario !== 'hop3') throw new Error(`SCENARIO must be hop1 or hop3, got ${scenario}`);
+if (!['hop1', 'hop3', 'maildir'].includes(scenario)) throw new Error(`SCENARIO must be hop1, hop3 or maildir, got ${scenario}`);
 const sessions = Number(process.env.SESSIONS ?? 20);
 const nLat = Number(process.env.N_LAT ?? 300);
 const tmp = mkdtempSync('/var/tmp/mailflow-tail-');
@@ -39,7 +40,7 @@ const host = ADDR.gateway;
 const recipient = recipientFor(scenario);
 await smtpSource({ host, recipient, count: 1500, sessions: 20 });
 await smtpSource({ host, recipient, count: 2000, sessions: 20 });
-await waitCount(sink, 3500);
+await waitCount(scenario === 'maildir' ? maildirCounter(() => mf.maildirNew) : sink, 3500);
 const passStart = performance.now();
 const r = await sendMessages({ host, port: PORT, sender: SENDER, recipient, count: nLat, sessions });
 const passEnd = performance.now();
