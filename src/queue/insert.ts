@@ -1,7 +1,7 @@
 // Writing a fresh message's rows: shared by the queue's owner (sqlite-store.ts) and by the session
 // thread's writer (thread-writer.ts), so both lay a message down exactly alike.
 import type Database from 'better-sqlite3';
-import type { QueuedMessage } from './types.js';
+import type { NewMessage, QueuedMessage } from './types.js';
 
 export interface MessageInserts {
   /** The `messages` row; `inline`: the body goes in `bodies`, else it is a spool file already durable. */
@@ -31,4 +31,13 @@ export function prepareInserts(db: Database.Database): MessageInserts {
       return Number(insLeased.run(queueId, recipient, at, until, epoch).lastInsertRowid);
     },
   };
+}
+
+/** What every enqueue checks before a message is batched: throws on a bad one; returns its meta serialised. */
+export function checkNewMessage(msg: NewMessage): string {
+  if (msg.recipients.length === 0) throw new RangeError('a message needs at least one recipient');
+  if (!Buffer.isBuffer(msg.body)) throw new TypeError('body must be a Buffer');
+  if (!msg.recipients.every((r) => typeof r === 'string')) throw new TypeError('recipients must be strings');
+  // Serialised before batching, so one unserialisable message cannot fail its batch-mates.
+  return JSON.stringify(msg.meta ?? {});
 }

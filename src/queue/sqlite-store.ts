@@ -14,7 +14,7 @@ import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { createQueueIdSource, QUEUE_ID_RE, type IdSource } from './ids.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { WalSync } from './wal-sync.js';
-import { prepareInserts, type MessageInserts } from './insert.js';
+import { checkNewMessage, prepareInserts, type MessageInserts } from './insert.js';
 import type { QueueWriterInfo, WrittenMessage } from './thread-writer.js';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.js';
 import { filterSql, limitValue } from './queue-filter.js';
@@ -226,12 +226,9 @@ class SqliteQueue implements SqliteQueueStore {
 
   enqueue(msg: NewMessage): Promise<QueuedMessage> {
     if (this.closed) return Promise.reject(new Error('queue is closed'));
-    if (msg.recipients.length === 0) return Promise.reject(new RangeError('a message needs at least one recipient'));
-    if (!Buffer.isBuffer(msg.body)) return Promise.reject(new TypeError('body must be a Buffer'));
-    if (!msg.recipients.every((r) => typeof r === 'string')) return Promise.reject(new TypeError('recipients must be strings'));
     let metaJson: string;
     try {
-      metaJson = JSON.stringify(msg.meta ?? {});
+      metaJson = checkNewMessage(msg);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { createQueueIdSource, type IdSource } from './ids.js';
-import { prepareInserts, type MessageInserts } from './insert.js';
+import { checkNewMessage, prepareInserts, type MessageInserts } from './insert.js';
 import type { NewMessage, QueuedMessage } from './types.js';
 import { WalSync } from './wal-sync.js';
 
@@ -103,11 +103,10 @@ class ThreadQueueWriter implements QueueWriter {
 
   write(msg: NewMessage): Promise<WrittenMessage> {
     if (this.closing) return Promise.reject(new Error('queue writer is closed'));
-    if (msg.recipients.length === 0) return Promise.reject(new RangeError('a message needs at least one recipient'));
     if (!this.fits(msg.body.length)) return Promise.reject(new RangeError('body too large for the thread writer'));
     let metaJson: string;
     try {
-      metaJson = JSON.stringify(msg.meta ?? {});
+      metaJson = checkNewMessage(msg);
     } catch (err) {
       return Promise.reject(err);
     }
