@@ -6,7 +6,8 @@
 // (`--trace-gc`). FILTERS=off runs without the filters; SESSIONS (20) and N_LAT (300) as in run.mjs;
 // SCENARIO=hop3 runs the three chained roles instead of one (the dot timed is the gateway's), and
 // SCENARIO=maildir the three roles delivering to a Maildir on the last;
-// MF_NODE_ARGS adds V8/Node flags to mailflow's process (e.g. "--max-semi-space-size=32").
+// MF_NODE_ARGS adds V8/Node flags to mailflow's process (e.g. "--max-semi-space-size=32"); TAIL_DIR
+// (/var/tmp) is where the data directory goes (/dev/shm: on tmpfs, where an fsync costs nothing).
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensurePostfix } from './lib/postfix.mjs';
@@ -22,7 +23,7 @@ const scenario = process.env.SCENARIO ?? 'hop1';
 if (!['hop1', 'hop3', 'maildir'].includes(scenario)) throw new Error(`SCENARIO must be hop1, hop3 or maildir, got ${scenario}`);
 const sessions = Number(process.env.SESSIONS ?? 20);
 const nLat = Number(process.env.N_LAT ?? 300);
-const tmp = mkdtempSync('/var/tmp/mailflow-tail-');
+const tmp = mkdtempSync((process.env.TAIL_DIR ?? '/var/tmp') + '/mailflow-tail-');
 chmodSync(tmp, 0o755);
 process.on('exit', () => {
   killAllTracked();
