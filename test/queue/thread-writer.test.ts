@@ -66,6 +66,17 @@ test('an owner with no room in memory frees the adopted rows for its SQL path at
   assert.deepEqual(owner.readBody(w.queued.queueId), msg.body);
 });
 
+test('a message the owner never adopted (its thread died before the post) is delivered by the SQL path once the lease ends', async (t) => {
+  const { clock, owner, writer } = ownerAndWriter(t);
+  const msg = message(6);
+  const w = await writer.write(msg);
+  assert.equal(owner.claimDue(clock.now(), 10, LEASE).length, 0, 'leased: not before the lease ends');
+  clock.advance(LEASE + 1);
+  const jobs = owner.claimDue(clock.now(), 10, LEASE);
+  assert.deepEqual(jobs.map((j) => j.row.id), w.rows.map((r) => r.id));
+  assert.deepEqual(owner.readBody(w.queued.queueId), msg.body);
+});
+
 test("the writer waits for the owner's write lock on later turns, and gives up with an error past its limit", async (t) => {
   const { dir, owner, writer } = ownerAndWriter(t);
   const holder = new Database(join(dir, 'queue.db'));
