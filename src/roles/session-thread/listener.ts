@@ -13,6 +13,7 @@ import type { SqliteQueueStore } from '../../queue/sqlite-store.js';
 import type { QueueStore } from '../../queue/types.js';
 import type { InboundServer } from '../../smtp/inbound/types.js';
 import type { TraceStore } from '../../trace/types.js';
+import { asBuffer } from '../../util/as-buffer.js';
 import { commitHere, type Commit } from '../policy.js';
 import type { EnqueueResult, ListenerData, ToRole, ToThread } from './protocol.js';
 
@@ -150,7 +151,7 @@ class SessionThread {
           const l = this.listeners.get(lid);
           if (!l?.opts.queue.adopt) continue;
           for (const e of receipts) l.opts.trace.record(e);
-          l.opts.queue.adopt(message, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+          l.opts.queue.adopt(message, asBuffer(body));
           l.opts.onQueued?.();
         }
         for (const { id, lid, input, receipts } of m.enqueues) {
@@ -159,8 +160,7 @@ class SessionThread {
             this.answer(from, { id, error: 'listener closed' });
             continue;
           }
-          const b = input.body as Uint8Array;
-          l.commit({ ...input, body: Buffer.from(b.buffer, b.byteOffset, b.byteLength) }, receipts).then(
+          l.commit({ ...input, body: asBuffer(input.body) }, receipts).then(
             (queued) => this.answer(from, { id, queued }),
             (err: Error) => this.answer(from, { id, error: err.message }),
           );

@@ -39,17 +39,21 @@ const post = (m: ToRole) => {
   port.postMessage(m);
 };
 
+/** A body for this turn's post: moved, not cloned, as a copy of its own (a Buffer's memory may be shared: Node's pool, slices). */
+function movedBody(o: NonNullable<typeof out>, body: Buffer): Uint8Array {
+  const copy = new Uint8Array(body);
+  o.transfer.push(copy.buffer);
+  return copy;
+}
+
 let nextId = 1;
 const waiting = new Map<number, { resolve(q: QueuedMessage): void; reject(e: Error): void }>();
 const commitVia = (lid: number) => (input: NewMessage, receipts: TraceEvent[]) =>
   new Promise<QueuedMessage>((resolve, reject) => {
     const id = nextId++;
     waiting.set(id, { resolve, reject });
-    // Moved, not cloned, as a copy of its own: a Buffer's memory may be shared (Node's pool, slices).
-    const body = new Uint8Array(input.body);
     const o = outbox();
-    o.enqueues.push({ id, lid, input: { ...input, body: body as Buffer }, receipts });
-    o.transfer.push(body.buffer);
+    o.enqueues.push({ id, lid, input: { ...input, body: movedBody(o, input.body) as Buffer }, receipts });
   });
 
 /**
@@ -65,10 +69,8 @@ const commitFor = (lid: number, writer: QueueWriter | null): Commit => {
     if (!fewSessionsOpen() || !writer.fits(input.body.length)) return via(input, receipts);
     const message = await writer.write(input);
     const queueId = message.queued.queueId;
-    const body = new Uint8Array(input.body);
     const o = outbox();
-    o.written.push({ lid, message, body, receipts: receipts.map((e) => ({ ...e, queueId })) });
-    o.transfer.push(body.buffer);
+    o.written.push({ lid, message, body: movedBody(o, input.body), receipts: receipts.map((e) => ({ ...e, queueId })) });
     return message.queued;
   };
 };
