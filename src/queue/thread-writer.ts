@@ -73,7 +73,6 @@ class ThreadQueueWriter implements QueueWriter {
   private readonly committer: GroupCommitter<Pending, WrittenMessage>;
   private readonly clock: () => number;
   private readonly ids: IdSource;
-  private closed = false;
   private closing = false;
 
   constructor(private readonly opts: QueueWriterOptions) {
@@ -134,7 +133,6 @@ class ThreadQueueWriter implements QueueWriter {
     );
     const deadline = Date.now() + (this.opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
     for (let tries = 0; ; tries++) {
-      if (this.closed) throw new Error('queue writer is closed');
       try {
         return insert.immediate();
       } catch (err) {
@@ -148,8 +146,8 @@ class ThreadQueueWriter implements QueueWriter {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    // Batches still waiting for the lock finish first (or fail by their deadline).
     await this.committer.idle();
-    this.closed = true;
     this.wal.close();
     this.db.close();
   }
