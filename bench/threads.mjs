@@ -4,7 +4,8 @@
 // kind of VM rates of the same code move by 15-35 % between runs while CPU time per message moves
 // far less: this reads /proc/<pid>/task/*/stat before and after N messages sent by smtp-source (after
 // a 1500-message warm-up) and prints ms of CPU per message for the main thread, each named thread
-// group and the whole process, with msg/s for reference. Pair it with an environment variable that
+// group and the whole process, with msg/s for reference; then, from /proc/<pid>/task/*/schedstat, the
+// time each thread was ready to run but waited for a CPU, per message. Pair it with an environment variable that
 // changes the topology (MF_FILTER_INLINE, MF_FILTER_THREADS, ...) and alternate runs.
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { ensurePostfix } from './lib/postfix.mjs';
@@ -41,9 +42,18 @@ function threadCpu(pid) {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ms = (Number(f[11]) + Number(f[12])) * TICK_MS;
     out.set(name, (out.get(name) ?? 0) + ms);
+    // schedstat's second field: ns this thread was runnable but waiting for a CPU
+    try {
+      const waitNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
+      waits.set(name, (waits.get(name) ?? 0) + waitNs / 1e6);
+    } catch {
+      /* exited meanwhile, or no schedstat in this kernel */
+    }
   }
   return out;
 }
+/** ms each thread spent runnable but not running (read with threadCpu). */
+let waits = new Map();
 
 await ensurePostfix((s) => process.stderr.write(`[threads] ${s}\n`));
 const dns = await startBenchDns();
@@ -55,6 +65,8 @@ const recipient = recipientFor(scenario);
 await smtpSource({ host, recipient, count: 1500, sessions: 20 });
 await waitCount(counter, 1500);
 const before = threadCpu(mf.pid);
+const waitsBefore = waits;
+waits = new Map();
 const t0 = performance.now();
 await smtpSource({ host, recipient, count: N, sessions: Number(sessions) });
 await waitCount(counter, 1500 + N);
@@ -64,6 +76,10 @@ const per = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / N]).filt
 per.sort((a, b) => b[1] - a[1]);
 const total = per.reduce((a, [, v]) => a + v, 0);
 console.log(`${scenario} s=${sessions} N=${N}: ${(N / secs).toFixed(0)} msg/s; CPU ms/msg: total ${total.toFixed(2)} | ${per.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' | ')}`);
+// Time a thread was ready to run but the 2 CPUs were busy: the part of a reply's wait the CPU count sets.
+const waited = [...waits].map(([k, v]) => [k, (v - (waitsBefore.get(k) ?? 0)) / N]).filter(([, v]) => v > 0.005);
+waited.sort((a, b) => b[1] - a[1]);
+if (waited.length > 0) console.log(`  waiting for a CPU, ms/msg: ${waited.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' | ')}`);
 await mf.stop();
 await sink?.stop();
 await dns.close();
