@@ -38,3 +38,23 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Waits until rspamd on `port` scores a message, not just accepts connections: right after a start
+ * (a cold one above all, while it compiles its rules) its port can be open while a check still fails.
+ * Resolves with null once a check has an answer, or with the last failure after `timeoutMs`.
+ */
+export async function rspamdReady(port: number, timeoutMs = 60_000): Promise<string | null> {
+  const { rspamdScanner } = await import('../../src/filter/scanners/rspamd.js');
+  const probe = Buffer.from('From: probe@example.test\r\nSubject: ready?\r\n\r\nready?\r\n');
+  const ctx = { ip: '127.0.0.1', helo: 'localhost', sender: 'probe@example.test', recipients: ['probe@example.test'] };
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no check made';
+  for (;;) {
+    const r = await rspamdScanner({ host: '127.0.0.1', port, timeoutMs: 10_000 }).scan(probe, ctx);
+    if (r.status === 'ok') return null;
+    last = r.detail;
+    if (Date.now() >= deadline) return `rspamd not ready after ${timeoutMs} ms: ${last}`;
+    await new Promise((done) => setTimeout(done, 250));
+  }
+}
