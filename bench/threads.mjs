@@ -26,9 +26,13 @@ process.on('exit', () => {
 });
 const TICK_MS = 10; // USER_HZ 100
 
-/** CPU ms per thread name (the main thread as "main"), from /proc. */
-function threadCpu(pid) {
-  const out = new Map();
+/**
+ * Per thread name (the main thread as "main"), from /proc: `cpu`, ms of CPU; `wait`, ms it was ready
+ * to run but waited for a CPU (schedstat's second field).
+ */
+function threadTimes(pid) {
+  const cpu = new Map();
+  const wait = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat;
     try {
@@ -41,19 +45,23 @@ function threadCpu(pid) {
     const name = tid === String(pid) ? 'main' : process.env.PER_TID === '1' ? `${comm}#${tid}` : comm;
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ms = (Number(f[11]) + Number(f[12])) * TICK_MS;
-    out.set(name, (out.get(name) ?? 0) + ms);
-    // schedstat's second field: ns this thread was runnable but waiting for a CPU
+    cpu.set(name, (cpu.get(name) ?? 0) + ms);
     try {
       const waitNs = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-      waits.set(name, (waits.get(name) ?? 0) + waitNs / 1e6);
+      wait.set(name, (wait.get(name) ?? 0) + waitNs / 1e6);
     } catch {
       /* exited meanwhile, or no schedstat in this kernel */
     }
   }
-  return out;
+  return { cpu, wait };
 }
-/** ms each thread spent runnable but not running (read with threadCpu). */
-let waits = new Map();
+
+/** ms a message per thread between two readings, busiest first, leaving out threads under 0.005. */
+function perMessage(after, before) {
+  const per = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / N]).filter(([, v]) => v > 0.005);
+  return per.sort((a, b) => b[1] - a[1]);
+}
+const list = (per) => per.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' | ');
 
 await ensurePostfix((s) => process.stderr.write(`[threads] ${s}\n`));
 const dns = await startBenchDns();
@@ -64,22 +72,18 @@ const host = ADDR.gateway;
 const recipient = recipientFor(scenario);
 await smtpSource({ host, recipient, count: 1500, sessions: 20 });
 await waitCount(counter, 1500);
-const before = threadCpu(mf.pid);
-const waitsBefore = waits;
-waits = new Map();
+const before = threadTimes(mf.pid);
 const t0 = performance.now();
 await smtpSource({ host, recipient, count: N, sessions: Number(sessions) });
 await waitCount(counter, 1500 + N);
 const secs = (performance.now() - t0) / 1000;
-const after = threadCpu(mf.pid);
-const per = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / N]).filter(([, v]) => v > 0.005);
-per.sort((a, b) => b[1] - a[1]);
+const after = threadTimes(mf.pid);
+const per = perMessage(after.cpu, before.cpu);
 const total = per.reduce((a, [, v]) => a + v, 0);
-console.log(`${scenario} s=${sessions} N=${N}: ${(N / secs).toFixed(0)} msg/s; CPU ms/msg: total ${total.toFixed(2)} | ${per.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' | ')}`);
+console.log(`${scenario} s=${sessions} N=${N}: ${(N / secs).toFixed(0)} msg/s; CPU ms/msg: total ${total.toFixed(2)} | ${list(per)}`);
 // Time a thread was ready to run but the 2 CPUs were busy: the part of a reply's wait the CPU count sets.
-const waited = [...waits].map(([k, v]) => [k, (v - (waitsBefore.get(k) ?? 0)) / N]).filter(([, v]) => v > 0.005);
-waited.sort((a, b) => b[1] - a[1]);
-if (waited.length > 0) console.log(`  waiting for a CPU, ms/msg: ${waited.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' | ')}`);
+const waited = perMessage(after.wait, before.wait);
+if (waited.length > 0) console.log(`  waiting for a CPU, ms/msg: ${list(waited)}`);
 await mf.stop();
 await sink?.stop();
 await dns.close();
