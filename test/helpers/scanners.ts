@@ -4,6 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { rspamdScanner } from '../../src/filter/scanners/rspamd.js';
 
 export const SCANNERS_SCRIPT = fileURLToPath(new URL('../../../scripts/scanners.sh', import.meta.url));
 
@@ -45,16 +46,14 @@ export function freePort(): Promise<number> {
  * Resolves with null once a check has an answer, or with the last failure after `timeoutMs`.
  */
 export async function rspamdReady(port: number, timeoutMs = 60_000): Promise<string | null> {
-  const { rspamdScanner } = await import('../../src/filter/scanners/rspamd.js');
   const probe = Buffer.from('From: probe@example.test\r\nSubject: ready?\r\n\r\nready?\r\n');
   const ctx = { ip: '127.0.0.1', helo: 'localhost', sender: 'probe@example.test', recipients: ['probe@example.test'] };
+  const rspamd = rspamdScanner({ host: '127.0.0.1', port, timeoutMs: 10_000 });
   const deadline = Date.now() + timeoutMs;
-  let last = 'no check made';
   for (;;) {
-    const r = await rspamdScanner({ host: '127.0.0.1', port, timeoutMs: 10_000 }).scan(probe, ctx);
+    const r = await rspamd.scan(probe, ctx);
     if (r.status === 'ok') return null;
-    last = r.detail;
-    if (Date.now() >= deadline) return `rspamd not ready after ${timeoutMs} ms: ${last}`;
+    if (Date.now() >= deadline) return `rspamd not ready after ${timeoutMs} ms: ${r.detail}`;
     await new Promise((done) => setTimeout(done, 250));
   }
 }
