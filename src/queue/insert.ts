@@ -1,6 +1,7 @@
 // Writing a fresh message's rows: shared by the queue's owner (sqlite-store.ts) and by the session
 // thread's writer (thread-writer.ts), so both lay a message down exactly alike.
 import type Database from 'better-sqlite3';
+import { QUEUE_ID_RE } from './ids.js';
 import type { NewMessage, QueuedMessage } from './types.js';
 
 export interface MessageInserts {
@@ -40,4 +41,10 @@ export function checkNewMessage(msg: NewMessage): string {
   if (!msg.recipients.every((r) => typeof r === 'string')) throw new TypeError('recipients must be strings');
   // Serialised before batching, so one unserialisable message cannot fail its batch-mates.
   return JSON.stringify(msg.meta ?? {});
+}
+
+/** A fresh message's queue record under `queueId` (checked: it also names spool files), queued `at`. */
+export function queuedRecord(msg: NewMessage, queueId: string, at: number): QueuedMessage {
+  if (!QUEUE_ID_RE.test(queueId)) throw new Error(`id source produced an unsafe queue id ${JSON.stringify(queueId)}`);
+  return { queueId, messageId: msg.messageId, sender: msg.sender, size: msg.body.length, queuedAt: at, meta: msg.meta };
 }

@@ -11,10 +11,10 @@ import type { Job, NewMessage, QueueFilter, QueuedMessage, QueueStore, Recipient
 import type { Reply } from '../smtp/replies.js';
 import { Spool } from './spool.js';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
-import { createQueueIdSource, QUEUE_ID_RE, type IdSource } from './ids.js';
+import { createQueueIdSource, type IdSource } from './ids.js';
 import { recover, type RecoveryReport } from './recovery.js';
 import { WalSync } from './wal-sync.js';
-import { checkNewMessage, prepareInserts, type MessageInserts } from './insert.js';
+import { checkNewMessage, prepareInserts, queuedRecord, type MessageInserts } from './insert.js';
 import type { QueueWriterInfo, WrittenMessage } from './thread-writer.js';
 import { acquireOwnerLock, type OwnerLock } from './owner-lock.js';
 import { filterSql, limitValue } from './queue-filter.js';
@@ -227,21 +227,13 @@ class SqliteQueue implements SqliteQueueStore {
   enqueue(msg: NewMessage): Promise<QueuedMessage> {
     if (this.closed) return Promise.reject(new Error('queue is closed'));
     let metaJson: string;
+    let queued: QueuedMessage;
     try {
       metaJson = checkNewMessage(msg);
+      queued = queuedRecord(msg, this.ids(), this.clock());
     } catch (err) {
       return Promise.reject(err);
     }
-    const queueId = this.ids();
-    if (!QUEUE_ID_RE.test(queueId)) return Promise.reject(new Error(`id source produced an unsafe queue id ${JSON.stringify(queueId)}`));
-    const queued: QueuedMessage = {
-      queueId,
-      messageId: msg.messageId,
-      sender: msg.sender,
-      size: msg.body.length,
-      queuedAt: this.clock(),
-      meta: msg.meta,
-    };
     return this.committer.submit({ msg, queued, metaJson, inline: msg.body.length <= this.inlineMax });
   }
 

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { createGroupCommitter, type GroupCommitter } from './group-commit.js';
 import { createQueueIdSource, type IdSource } from './ids.js';
-import { checkNewMessage, prepareInserts, type MessageInserts } from './insert.js';
+import { checkNewMessage, prepareInserts, queuedRecord, type MessageInserts } from './insert.js';
 import type { NewMessage, QueuedMessage } from './types.js';
 import { WalSync } from './wal-sync.js';
 
@@ -104,12 +104,13 @@ class ThreadQueueWriter implements QueueWriter {
     if (this.closing) return Promise.reject(new Error('queue writer is closed'));
     if (!this.fits(msg.body.length)) return Promise.reject(new RangeError('body too large for the thread writer'));
     let metaJson: string;
+    let queued: QueuedMessage;
     try {
       metaJson = checkNewMessage(msg);
+      queued = queuedRecord(msg, this.ids(), this.clock());
     } catch (err) {
       return Promise.reject(err);
     }
-    const queued: QueuedMessage = { queueId: this.ids(), messageId: msg.messageId, sender: msg.sender, size: msg.body.length, queuedAt: this.clock(), meta: msg.meta };
     return this.committer.submit({ msg, queued, metaJson });
   }
 
